@@ -1,0 +1,26 @@
+"""The `cartwheel` command line."""
+
+from __future__ import annotations
+
+import click
+
+from cartwheel.commands.common import load_settings
+from cartwheel.commands.tenants import tenants
+
+
+@click.group()
+@click.version_option(package_name="cartwheel")
+def main() -> None:
+    """cartwheel: Shopify webhooks into your own PostgreSQL."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (alembic upgrade head)."""
+    from cartwheel.migrate import upgrade
+
+    upgrade(load_settings().database_url)
+    click.echo("database is at the newest schema")
+
+
+main.add_command(tenants)

@@ -1,0 +1,1 @@
+"""Subcommands of the `cartwheel` command line."""

@@ -1,0 +1,185 @@
+"""Flask app that verifies Shopify webhooks and appends them to the event streams.
+
+It answers 2xx only after Redis accepted the entry; everything else is a JSON 4xx/503.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+import redis
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from cartwheel.crypto import SecretBoxError
+from cartwheel.settings import Settings
+from cartwheel.streams import Envelope, QueueFull, StreamWriter
+from cartwheel.topics import RESOURCES, TOPICS, path_accepts
+from cartwheel.web import install_error_handlers, install_ops_routes, json_error
+from models.db import get_engine
+from receiver import metrics
+from receiver.headers import DeliveryHeaders, HeaderError, read_headers
+from receiver.signature import verify_signature
+from receiver.tenants import TenantCache, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = "5"
+
+
+class Rejected(Exception):
+    """A delivery that gets an error answer; carries the HTTP status and error code."""
+
+    def __init__(self, status: int, code: str, message: str, topic: str = "unknown") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.topic = status, code, message, topic
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the receiver app (settings from the environment unless given)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    writer = StreamWriter(client, settings.stream_keys, settings.queue_high_water)
+    tenants = TenantCache(
+        get_engine(settings.database_url), settings.secret_keys, settings.secret_cache_seconds
+    )
+
+    def accept(resource: str | None) -> Response:
+        started = time.perf_counter()
+        topic_label = "unknown"
+        try:
+            envelope = _verified_envelope(settings, tenants, resource)
+            topic_label = envelope.topic
+            writer.enqueue(envelope)
+        except Rejected as exc:
+            return _answer_rejection(exc, started)
+        except QueueFull:
+            return _answer_rejection(
+                Rejected(
+                    503,
+                    "queue_full",
+                    "The queue is over its high-water mark; retry later.",
+                    topic_label,
+                ),
+                started,
+            )
+        except redis.RedisError:
+            log.warning("queue unavailable", extra={"topic": topic_label})
+            return _answer_rejection(
+                Rejected(
+                    503, "queue_unavailable", "The queue is unavailable; retry later.", topic_label
+                ),
+                started,
+            )
+        metrics.WEBHOOKS.labels(envelope.topic, "accepted").inc()
+        metrics.LATENCY.observe(time.perf_counter() - started)
+        return jsonify(status="accepted", webhook_id=envelope.webhook_id)
+
+    @app.post("/webhooks")
+    def webhooks() -> Response:
+        return accept(None)
+
+    @app.post("/webhooks/<resource>")
+    def webhooks_for(resource: str) -> Response:
+        if resource not in RESOURCES:
+            return json_error(404, "not_found", f"No webhook endpoint for {resource!r}.")
+        return accept(resource)
+
+    def ready() -> str | None:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return f"redis unreachable: {exc.__class__.__name__}"
+        return None
+
+    install_ops_routes(app, ready)
+    install_error_handlers(app)
+    return app
+
+
+def _verified_envelope(settings: Settings, tenants: TenantCache, resource: str | None) -> Envelope:
+    """Check size, headers, topic, shop and signature, in that order, before parsing the body."""
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        raise Rejected(
+            413, "payload_too_large", f"Body over the {settings.max_body_bytes}-byte limit."
+        )
+    try:
+        headers = read_headers(request.headers)
+    except HeaderError as exc:
+        raise Rejected(400, "bad_headers", str(exc)) from exc
+    if headers.topic not in TOPICS:
+        raise Rejected(400, "unknown_topic", f"Topic {headers.topic[:64]!r} is not handled.")
+    if resource is not None and not path_accepts(resource, headers.topic):
+        raise Rejected(
+            400,
+            "topic_mismatch",
+            f"Topic {headers.topic!r} does not belong on /webhooks/{resource}.",
+            headers.topic,
+        )
+    # Read at most one byte past the limit: a chunked upload has no Content-Length to trust.
+    body = request.stream.read(settings.max_body_bytes + 1)
+    if len(body) > settings.max_body_bytes:
+        raise Rejected(
+            413,
+            "payload_too_large",
+            f"Body over the {settings.max_body_bytes}-byte limit.",
+            headers.topic,
+        )
+    tenant_id = _authenticate(tenants, headers, body)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Rejected(400, "bad_json", "The body is not valid JSON.", headers.topic) from exc
+    if not isinstance(payload, dict):
+        raise Rejected(400, "bad_json", "The body is not a JSON object.", headers.topic)
+    return Envelope(
+        tenant_id=tenant_id,
+        topic=headers.topic,
+        webhook_id=headers.webhook_id,
+        event_id=headers.event_id,
+        triggered_at=headers.triggered_at,
+        api_version=headers.api_version,
+        received_at=datetime.now(UTC).isoformat(),
+        body=body,
+    )
+
+
+def _authenticate(tenants: TenantCache, headers: DeliveryHeaders, body: bytes) -> str:
+    """The tenant id when the shop is known and the body is signed with its secret."""
+    try:
+        keys = tenants.get(headers.shop_domain)
+    except (SQLAlchemyError, SecretBoxError) as exc:
+        log.error(
+            "tenant lookup failed",
+            extra={"shop": headers.shop_domain, "error": exc.__class__.__name__},
+        )
+        raise Rejected(
+            503, "tenants_unavailable", "Tenant lookup failed; retry later.", headers.topic
+        ) from exc
+    # Unknown shop and bad signature get the same answer, so shops cannot be probed.
+    if keys is None or not verify_signature(body, headers.hmac, keys.secrets(utcnow())):
+        raise Rejected(
+            401, "unauthorized", "Signature does not verify for this shop.", headers.topic
+        )
+    return keys.tenant_id
+
+
+def _answer_rejection(exc: Rejected, started: float) -> Response:
+    metrics.WEBHOOKS.labels(exc.topic, exc.code).inc()
+    metrics.LATENCY.observe(time.perf_counter() - started)
+    log.info(
+        "webhook rejected",
+        extra={
+            "status": exc.status,
+            "error": exc.code,
+            "topic": exc.topic,
+            "shop": request.headers.get("X-Shopify-Shop-Domain", "")[:255],
+            "webhook_id": request.headers.get("X-Shopify-Webhook-Id", "")[:255],
+        },
+    )
+    headers = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
+    return json_error(exc.status, exc.code, exc.message, headers)
