@@ -51,6 +51,10 @@ class Settings:
         """A copy with some settings changed (tests and the launcher use this)."""
         return replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings in a child process."""
+        return {_env_name(f.name): str(getattr(self, f.name)) for f in fields(self)}
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from CARTWHEEL_* variables plus DATABASE_URL and REDIS_URL."""

@@ -22,11 +22,6 @@ from receiver import create_app
 from tests import services
 from tests.webhooks import Sender
 
-TABLES = (
-    "tenants", "customers", "products", "product_variants", "orders", "order_line_items",
-    "carts", "checkouts", "checkout_tombstones", "webhook_events", "dead_letters",
-)  # fmt: skip
-
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -92,7 +87,13 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "database_url" in request.fixturenames:
         url = request.getfixturevalue("database_url")
         with get_engine(url).begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+            tables = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).scalars()
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
 
 
 @pytest.fixture
