@@ -18,6 +18,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema to `revision` (default: the newest)."""
     command.upgrade(alembic_config(database_url), revision)
