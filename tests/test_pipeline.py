@@ -292,3 +292,37 @@ def test_ids_beyond_2_53_are_exact_end_to_end(sender: Sender, settings: Settings
     with session_scope(settings.database_url) as s:
         assert s.execute(text("SELECT shopify_id FROM customers")).scalar_one() == big
         assert s.execute(text("SELECT payload->>'id' FROM customers")).scalar_one() == str(big)
+
+
+def test_older_version_in_the_same_batch_is_logged_stale(
+    sender: Sender, settings: Settings
+) -> None:
+    sender.send(
+        "orders/updated", _order("2024-05-01T10:00:00Z", financial_status="paid"), webhook_id="old"
+    )
+    sender.send(
+        "orders/updated",
+        _order("2024-05-03T10:00:00Z", financial_status="refunded"),
+        webhook_id="new",
+    )
+    drain_all(settings)
+    [o] = rows(settings, Order)
+    assert o.financial_status == "refunded"
+    assert {e.webhook_id: e.status for e in rows(settings, WebhookEvent)} == {
+        "old": "stale",
+        "new": "applied",
+    }
+
+
+def test_recovered_time_is_the_orders_time(sender: Sender, settings: Settings) -> None:
+    checkout = fixture_json("checkouts_create")
+    order = fixture_json("orders_create") | {
+        "checkout_token": checkout["token"],
+        "processed_at": "2024-02-03T04:05:06Z",
+    }
+    sender.send("checkouts/create", checkout)
+    sender.send("orders/create", order)
+    drain_all(settings)
+    [c] = rows(settings, Checkout)
+    assert c.status == "completed"
+    assert c.completed_at.isoformat() == "2024-02-03T04:05:06+00:00"

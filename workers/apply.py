@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, exists, func, literal, or_, tuple_, update
+from sqlalchemy import Table, case, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -235,8 +235,8 @@ def apply_changes(session: Session, changes: list[Change]) -> set[str]:
         upserts = [c for c in mine if not c.delete]
         latest = newest_per_key(upserts)
         won = apply(session, latest) if latest else set()
-        stale.update(c.envelope.webhook_id for c in upserts if c.key not in won)
-        stale.difference_update(c.envelope.webhook_id for c in latest if c.key in won)
+        winners = {id(c) for c in latest if c.key in won}
+        stale.update(c.envelope.webhook_id for c in upserts if id(c) not in winners)
         if deletes:
             delete_entities(session, resource, deletes)
     link_checkouts_and_carts(session, changes)
@@ -268,6 +268,13 @@ def _complete_checkouts(session: Session, keys: set[Key]) -> None:
         orders.c.tenant_id == chk.c.tenant_id, orders.c.checkout_token == chk.c.token
     )
     was_abandoned = chk.c.status == "abandoned"
+    # When the order was placed, not when cartwheel happened to learn of it.
+    ordered_at = (
+        select(func.min(func.coalesce(orders.c.processed_at, orders.c.created_at)))
+        .where(orders.c.tenant_id == chk.c.tenant_id, orders.c.checkout_token == chk.c.token)
+        .scalar_subquery()
+    )
+    done_at = func.coalesce(chk.c.completed_at, ordered_at, func.now())
     session.execute(
         update(chk)
         .where(
@@ -277,8 +284,8 @@ def _complete_checkouts(session: Session, keys: set[Key]) -> None:
         )
         .values(
             status=case((was_abandoned, "recovered"), else_="completed"),
-            completed_at=func.coalesce(chk.c.completed_at, func.now()),
-            recovered_at=case((was_abandoned, func.now()), else_=chk.c.recovered_at),
+            completed_at=done_at,
+            recovered_at=case((was_abandoned, done_at), else_=chk.c.recovered_at),
         )
     )
     session.execute(
@@ -301,6 +308,16 @@ def _convert_carts(session: Session, keys: set[Key]) -> None:
         ),
         exists().where(chk.c.tenant_id == carts.c.tenant_id, chk.c.cart_token == carts.c.token),
     )
+    first_order = (
+        select(func.min(orders.c.created_at))
+        .where(orders.c.tenant_id == carts.c.tenant_id, orders.c.cart_token == carts.c.token)
+        .scalar_subquery()
+    )
+    first_checkout = (
+        select(func.min(chk.c.created_at))
+        .where(chk.c.tenant_id == carts.c.tenant_id, chk.c.cart_token == carts.c.token)
+        .scalar_subquery()
+    )
     session.execute(
         update(carts)
         .where(
@@ -308,5 +325,8 @@ def _convert_carts(session: Session, keys: set[Key]) -> None:
             carts.c.status.in_(("open", "abandoned")),
             followed,
         )
-        .values(status="converted", converted_at=func.now())
+        .values(
+            status="converted",
+            converted_at=func.coalesce(func.least(first_order, first_checkout), func.now()),
+        )
     )

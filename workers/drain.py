@@ -74,15 +74,12 @@ def process(
         with session_scope(settings.database_url) as session:
             outcome = ingest_batch(session, fresh)
             write_dead_letters(session, [_worn_out(d) for d in worn_out])
-    except SQLAlchemyError as exc:
+    except Exception as exc:
+        # Anything but a transient failure would fail again on every retry: isolate it.
         if is_transient(exc):
             raise TransientError(str(exc)) from exc
         log.warning(
-            "batch rejected, isolating",
-            extra={
-                "size": len(deliveries),
-                "error": str(exc.orig if hasattr(exc, "orig") else exc)[:300],
-            },
+            "batch rejected, isolating", extra={"size": len(deliveries), "error": _reason(exc)}
         )
         outcome = _isolate(settings, fresh)
         with session_scope(settings.database_url) as session:
@@ -101,7 +98,7 @@ def _isolate(settings: Settings, deliveries: list[Delivery]) -> BatchOutcome:
         try:
             with session_scope(settings.database_url) as session:
                 one = ingest_batch(session, [d])
-        except SQLAlchemyError as exc:
+        except Exception as exc:
             if is_transient(exc):
                 raise TransientError(str(exc)) from exc
             one = BatchOutcome(poison=[Poison(d, f"database rejected the event: {_reason(exc)}")])
@@ -128,8 +125,9 @@ def _worn_out(d: Delivery) -> Poison:
     return Poison(d, f"delivered {d.reclaims + 1} times without completing (consumers died)")
 
 
-def _reason(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:500]
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0][:500]
 
 
 def _after_commit(settings: Settings, client: redis.Redis, outcome: BatchOutcome) -> None:
