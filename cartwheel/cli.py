@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from cartwheel.commands.common import load_settings
+from cartwheel.commands.simulate import simulate
+from cartwheel.commands.status import status
 from cartwheel.commands.tenants import tenants
 
 
@@ -24,3 +26,5 @@ def migrate() -> None:
 
 
 main.add_command(tenants)
+main.add_command(simulate)
+main.add_command(status)

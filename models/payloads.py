@@ -129,6 +129,7 @@ class EmbeddedCustomer(Schema):
         unknown = EXCLUDE
 
     id = ShopifyId(required=True)
+    updated_at = _opt(Timestamp())
     email = _text(320)
     first_name = _text()
     last_name = _text()

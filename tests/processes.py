@@ -124,7 +124,7 @@ def receiver_server(
             try:
                 if requests.get(f"{base}/healthz", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if time.monotonic() > deadline or proc.popen.poll() is not None:
                 raise AssertionError(proc.output()[-3000:])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, case, exists, func, literal, or_, select, tuple_, update
@@ -27,6 +28,7 @@ from models.base import table_of
 from workers.parse import Change, newest_per_key
 
 Key = tuple[uuid.UUID, Any]
+_FLOOR = datetime.min.replace(tzinfo=UTC)
 
 _CUSTOMER_COLS = ("email", "first_name", "last_name", "phone", "state", "currency", "created_at")
 _PRODUCT_COLS = ("title", "handle", "vendor", "product_type", "status", "price", "created_at",
@@ -71,16 +73,28 @@ def _newer_than_stored(table: Table) -> Any:
 
 
 def upsert_latest(
-    session: Session, table: Table, key_cols: Sequence[str], rows: list[dict[str, Any]]
+    session: Session,
+    table: Table,
+    key_cols: Sequence[str],
+    rows: list[dict[str, Any]],
+    *,
+    sticky: Sequence[str] = (),
 ) -> set[Key]:
-    """Insert or update rows where the incoming version is newer; returns the keys written."""
+    """Insert or update rows where the incoming version is newer; returns the keys written.
+
+    `sticky` columns are facts that only ever become known (a completion time): a newer
+    version that lacks them keeps the stored value.
+    """
     if not rows:
         return set()
     base = insert(table)
     data_cols = [c for c in rows[0] if c not in key_cols]
+    values: dict[str, Any] = {c: base.excluded[c] for c in data_cols}
+    for c in sticky:
+        values[c] = func.coalesce(base.excluded[c], table.c[c])
     stmt = base.on_conflict_do_update(
         index_elements=list(key_cols),
-        set_={c: base.excluded[c] for c in data_cols} | {"ingested_at": func.now()},
+        set_=values | {"ingested_at": func.now()},
         where=_newer_than_stored(table),
     ).returning(*(table.c[c] for c in key_cols))
     result = session.execute(stmt, rows)
@@ -114,12 +128,17 @@ def replace_children(
         child.delete().where(tuple_(child.c.tenant_id, child.c[parent_col]).in_(list(parents)))
     )
     if rows:
+        # One multi-row upsert may not touch a row twice: keep the last row per key, as
+        # row-by-row upserts would have left it.
+        unique = {(r["tenant_id"], r["shopify_id"]): r for r in rows}
         stmt = insert(child)
         stmt = stmt.on_conflict_do_update(
             index_elements=["tenant_id", "shopify_id"],
             set_={c: stmt.excluded[c] for c in (parent_col, *columns)},
         )
-        session.execute(stmt, rows)
+        # RETURNING makes SQLAlchemy batch an upsert into multi-row INSERTs (insertmanyvalues);
+        # without it, it runs one statement, and one round trip, per row.
+        session.execute(stmt.returning(child.c.shopify_id), list(unique.values()))
 
 
 def _deleted_at(change: Change) -> Any:
@@ -161,19 +180,27 @@ def apply_orders(session: Session, changes: list[Change]) -> set[Key]:
 
 
 def _ensure_customers(session: Session, changes: list[Change]) -> None:
-    """An order's customer exists even before its customers/create arrives (no version yet)."""
-    seen: dict[Key, dict[str, Any]] = {}
+    """An order's embedded customer is a version of that customer too (last writer wins)."""
+    best: dict[Key, tuple[tuple[Any, Any], dict[str, Any]]] = {}
     for c in changes:
         embedded = c.values.get("customer")
-        if embedded:
-            seen[(c.tenant_id, embedded["id"])] = {
-                "tenant_id": c.tenant_id,
-                "shopify_id": embedded["id"],
-                **{f: embedded.get(f) for f in ("email", "first_name", "last_name", "phone")},
-            }
-    if seen:
-        stmt = insert(table_of(Customer)).on_conflict_do_nothing()
-        session.execute(stmt, list(seen.values()))
+        if not embedded:
+            continue
+        row = {
+            "tenant_id": c.tenant_id,
+            "shopify_id": embedded["id"],
+            **{f: embedded.get(f) for f in ("email", "first_name", "last_name", "phone")},
+            "updated_at": embedded.get("updated_at"),
+            "triggered_at": c.triggered_at,
+            "webhook_id": c.envelope.webhook_id,
+            "payload": c.payload.get("customer"),
+        }
+        version = (embedded.get("updated_at") or _FLOOR, c.triggered_at or _FLOOR)
+        key = (c.tenant_id, embedded["id"])
+        if key not in best or version > best[key][0]:
+            best[key] = (version, row)
+    rows = [row for _, row in best.values()]
+    upsert_latest(session, table_of(Customer), ("tenant_id", "shopify_id"), rows)
 
 
 def apply_carts(session: Session, changes: list[Change]) -> set[Key]:
@@ -188,7 +215,9 @@ def apply_checkouts(session: Session, changes: list[Change]) -> set[Key]:
         row["shopify_id"] = c.values.get("id")
         row["completed_at"] = c.values.get("completed_at")
         rows.append(row)
-    return upsert_latest(session, table_of(Checkout), ("tenant_id", "token"), rows)
+    return upsert_latest(
+        session, table_of(Checkout), ("tenant_id", "token"), rows, sticky=("completed_at",)
+    )
 
 
 def delete_entities(session: Session, resource: str, changes: list[Change]) -> None:

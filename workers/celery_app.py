@@ -34,6 +34,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
+        # Our JSON handler writes to stderr; redirected, its records would loop back and vanish.
+        "worker_redirect_stdouts": False,
         "timezone": "UTC",
         "beat_scheduler": "redbeat.RedBeatScheduler",
         "redbeat_redis_url": settings.redis_url,

@@ -59,7 +59,13 @@ def reclaim(settings: Settings, consumer: StreamConsumer) -> int:
     if claimed:
         metrics.RECLAIMED.inc(len(claimed))
         log.warning("reclaimed pending entries", extra={"count": len(claimed)})
-        process(settings, consumer, claimed)
+        try:
+            process(settings, consumer, claimed)
+        except TransientError:
+            # Only a consumer dying mid-batch counts towards max_deliveries; an outage that
+            # outlasts a few reclaim ticks must not turn every pending entry into a dead letter.
+            _guard(lambda: consumer.forgive(claimed))
+            raise
     return len(claimed)
 
 

@@ -103,6 +103,20 @@ class StreamConsumer:
                 d.reclaims = int(times)
         return claimed
 
+    def forgive(self, deliveries: list[Delivery]) -> None:
+        """Take back the delivery count of reclaimed entries whose attempt failed transiently."""
+        reclaimed = [d for d in deliveries if d.reclaims]
+        if not reclaimed:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for d in reclaimed:
+            pipe.hincrby(self._reclaims_key, d.entry_id, -1)
+        spent = [
+            d.entry_id for d, times in zip(reclaimed, pipe.execute(), strict=True) if times <= 0
+        ]
+        if spent:
+            self.client.hdel(self._reclaims_key, *spent)
+
     def backlog(self) -> dict[str, dict[str, int]]:
         """Per shard: entries waiting (not yet acked) and entries pending with a consumer."""
         pipe = self.client.pipeline(transaction=False)
@@ -117,6 +131,21 @@ class StreamConsumer:
                 "length": length if isinstance(length, int) else 0,
                 "pending": pend.get("pending", 0) if isinstance(pend, dict) else 0,
             }
+        return out
+
+    def consumers(self) -> dict[str, dict[str, int]]:
+        """Per consumer in the group, over every shard: its pending entries and idle time (ms)."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in self.keys:
+            pipe.xinfo_consumers(key, self.group)
+        out: dict[str, dict[str, int]] = {}
+        for reply in pipe.execute(raise_on_error=False):
+            if not isinstance(reply, list):  # no stream or no group on this shard yet
+                continue
+            for info in reply:
+                seen = out.setdefault(_text(info["name"]), {"pending": 0, "idle_ms": info["idle"]})
+                seen["pending"] += int(info["pending"])
+                seen["idle_ms"] = min(seen["idle_ms"], int(info["idle"]))
         return out
 
 
