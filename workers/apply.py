@@ -55,7 +55,7 @@ def _row(change: Change, columns: Iterable[str], key: dict[str, Any]) -> dict[st
         updated_at=values.get("updated_at"),
         triggered_at=change.triggered_at,
         webhook_id=change.envelope.webhook_id,
-        payload=change.payload,
+        payload=change.raw_payload,
     )
     return row
 

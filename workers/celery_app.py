@@ -10,7 +10,9 @@ from celery import Celery
 
 from cartwheel.settings import Settings
 
-app = Celery("cartwheel", include=["workers.tasks"])
+app = Celery(
+    "cartwheel", include=["workers.tasks", "workers.lifecycle_tasks", "workers.sync_tasks"]
+)
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +44,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "redbeat_key_prefix": f"{settings.namespace}:redbeat",
         # A short lock so a standby beat takes over quickly when the active one dies;
         # the loop interval must stay well under it so the holder keeps renewing the lock.
-        "redbeat_lock_timeout": 30,
-        "beat_max_loop_interval": 5,
+        "redbeat_lock_timeout": settings.beat_lock_timeout,
+        "beat_max_loop_interval": settings.beat_max_loop_interval,
         "beat_schedule": {
             "drain": {
                 "task": "cartwheel.drain",
@@ -56,7 +58,30 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": timedelta(seconds=settings.reclaim_interval),
                 "options": {"expires": settings.reclaim_interval},
             },
+            **lifecycle_schedule(settings),
+            "reconcile": {
+                "task": "cartwheel.reconcile_all",
+                "schedule": timedelta(seconds=settings.reconcile_interval),
+                "options": {"expires": settings.reconcile_interval},
+            },
         },
+    }
+
+
+def lifecycle_schedule(settings: Settings) -> dict[str, Any]:
+    """Abandonment sweeps, compliance actions and retention; each run is idempotent per slot."""
+    jobs = {
+        "sweep-abandoned": ("cartwheel.sweep_abandoned", settings.sweep_interval),
+        "process-lifecycle": ("cartwheel.process_lifecycle", settings.lifecycle_interval),
+        "purge-raw-payloads": ("cartwheel.purge_raw_payloads", settings.retention_interval),
+    }
+    return {
+        name: {
+            "task": task,
+            "schedule": timedelta(seconds=every),
+            "options": {"expires": every},
+        }
+        for name, (task, every) in jobs.items()
     }
 
 

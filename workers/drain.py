@@ -16,6 +16,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from cartwheel.settings import Settings
+from cartwheel.versions import bump_versions
 from models.db import session_scope
 from workers import metrics
 from workers.errors import TransientError, is_transient
@@ -92,7 +93,7 @@ def process(
             write_dead_letters(session, [_worn_out(d) for d in worn_out])
     outcome.poison.extend(_worn_out(d) for d in worn_out)
     _guard(lambda: consumer.ack(deliveries))
-    _after_commit(settings, consumer.client, outcome)
+    _after_commit(settings, outcome)
     metrics.BATCH_SIZE.observe(len(deliveries))
     metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
     return outcome
@@ -136,7 +137,7 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
-def _after_commit(settings: Settings, client: redis.Redis, outcome: BatchOutcome) -> None:
+def _after_commit(settings: Settings, outcome: BatchOutcome) -> None:
     for change in outcome.applied:
         metrics.EVENTS.labels(change.resource, "applied").inc()
     for change in outcome.stale:
@@ -157,13 +158,12 @@ def _after_commit(settings: Settings, client: redis.Redis, outcome: BatchOutcome
                 "error": p.error[:300],
             },
         )
-    changed = outcome.tenants_changed
-    if changed:
-        # Dashboard caches key on this version, so an answer is never staler than the data.
-        pipe = client.pipeline(transaction=False)
-        for tenant_id in changed:
-            pipe.incr(f"{settings.namespace}:tenant-version:{tenant_id}")
-        _guard(pipe.execute)
+    # Dashboard caches key on this version, so an answer is never staler than the data.
+    _guard(
+        lambda: bump_versions(
+            settings.redis_url, settings.namespace, outcome.tenants_changed, strict=True
+        )
+    )
 
 
 def _read(

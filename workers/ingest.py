@@ -109,7 +109,7 @@ def _log_events(
             "status": "applied" if c.resource else "recorded",
             "attempts": 1 + deliveries[id(c)].reclaims,
             "stream_entry_id": deliveries[id(c)].entry_id,
-            "payload": c.payload,
+            "payload": c.raw_payload,
         }
         for c in changes
     ]

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from cartwheel.streams import Envelope
 from cartwheel.topics import ENTITY_TOPICS, TOPICS, is_delete
+from models.db import RawJSON
 from models.payloads import DELETE_SCHEMA, UPSERT_SCHEMAS, normalize_token
 
 
@@ -40,6 +41,11 @@ class Change:
         return (self.tenant_id, self.values.get("id"))
 
     @property
+    def raw_payload(self) -> RawJSON:
+        """The body as delivered: valid JSON text, stored without serializing it again."""
+        return RawJSON(self.envelope.body.decode())
+
+    @property
     def version(self) -> tuple[datetime, datetime]:
         """Last-writer-wins order: payload updated_at, then X-Shopify-Triggered-At."""
         floor = datetime.min.replace(tzinfo=UTC)
@@ -66,7 +72,7 @@ def parse_envelope(envelope: Envelope) -> Change:
     if envelope.topic not in TOPICS:
         raise PoisonEvent(f"unknown topic {envelope.topic!r}")
     try:
-        payload = json.loads(envelope.body)
+        payload = json.loads(envelope.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise PoisonEvent(f"body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):

@@ -12,6 +12,7 @@ import redis
 from celery import Task
 from celery.signals import worker_process_init
 
+import workers.monitor  # noqa: F401  (signal handlers: the worker serves /metrics)
 from cartwheel.logs import configure_logging
 from workers.celery_app import app, current_settings
 from workers.drain import drain, reclaim

@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench` (not installed; run from the repository root)."""

@@ -1,0 +1,141 @@
+"""The summary table and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.insights import report_rows as insights_rows
+from bench.services import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+RECEIVER_TARGET = 0.45
+DRAIN_TARGET = 0.25
+P99_TARGET = 2.0
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on besides the code."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "commit": commit or None,
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(figure, value, baseline, ratio, target, verdict) per measured figure."""
+    out = []
+    if rx := results.get("receiver"):
+        ratio = rx["ratio"]
+        out.append((
+            "receiver accepted/s", f"{rx['receiver']['accepted_per_s']:,.0f}/s",
+            f"{rx['bare']['accepted_per_s']:,.0f}/s bare Flask", f"{ratio:.2f}x",
+            f">= {RECEIVER_TARGET}x", _verdict(ratio >= RECEIVER_TARGET),
+        ))  # fmt: skip
+    if dr := results.get("drain"):
+        ratio = dr["ratio"]
+        out.append((
+            "drain events/s", f"{dr['drain']['events_per_s']:,.0f}/s",
+            f"{dr['baseline']['rows_per_s']:,.0f}/s plain upsert", f"{ratio:.2f}x",
+            f">= {DRAIN_TARGET}x", _verdict(ratio >= DRAIN_TARGET and dr["complete"]),
+        ))  # fmt: skip
+        if typed := dr.get("baseline_typed_only"):
+            out.append((
+                "  (typed columns only)", "", f"{typed['rows_per_s']:,.0f}/s no payload",
+                f"{typed['ratio']:.2f}x", "info", "-",
+            ))  # fmt: skip
+    if lat := results.get("latency"):
+        p = lat["to_processed_at"]
+        ok = p["p99"] <= P99_TARGET and lat["rows_missing"] == 0 and lat["not_accepted"] == 0
+        seen = lat["to_seen_by_poll"]
+        # Beside it, when a poll first saw the row: an upper bound on the commit time.
+        out.append((
+            f"latency p50 @{lat['rate']:g}/s", f"{p['p50']:.3f} s",
+            f"{seen['p50']:.3f} s seen by poll", "-", "-", "-",
+        ))  # fmt: skip
+        out.append((
+            f"latency p99 @{lat['rate']:g}/s", f"{p['p99']:.3f} s",
+            f"{seen['p99']:.3f} s seen by poll", "-", f"<= {P99_TARGET:g} s", _verdict(ok),
+        ))  # fmt: skip
+    for phase, error in results.get("errors", {}).items():
+        out.append((phase, "error", error[:40], "-", "-", "FAIL"))
+    if ins := results.get("insights"):
+        out.extend(insights_rows(ins))
+    if bf := results.get("backfill"):
+        large = bf["large"]
+        out.append((
+            f"backfill rows/s ({large['orders']:,} orders)", f"{large['rows_per_second']:,}/s",
+            f"peak RSS {large['peak_rss_mib']:.0f} MiB", f"{bf['memory_growth']:.2f}x mem",
+            "flat memory", "-",
+        ))  # fmt: skip
+    return out
+
+
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The compact table printed at the end of a run."""
+    header = ("figure", "measured", "baseline", "ratio", "target", "result")
+    body = rows(results)
+    widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in body]
+    rule = "  ".join("-" * w for w in widths)
+    head = "  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True))
+    return "\n".join([head, rule, *lines])
+
+
+def notes(results: dict[str, Any]) -> list[str]:
+    """What a reader of the table should know to trust (or distrust) it."""
+    out = []
+    if (lat := results.get("latency")) and lat["sender_lateness"]["p99"] > 0.25:
+        out.append(
+            f"latency: deliveries left up to {lat['sender_lateness']['p99']:.2f} s (p99) after "
+            f"their due time: the receiver could not take {lat['rate']:g}/s on this machine "
+            "now, and that queueing is part of the latency."
+        )
+    if (dr := results.get("drain")) and dr["stopped_at_time_cap"]:
+        out.append(f"drain: stopped at its time cap after {dr['drain']['processed']} events.")
+    load = results["machine"]["load_average_before"][0]
+    cpus = results["machine"]["cpus"] or 1
+    if load > cpus / 2:
+        out.append(f"machine: load average {load} on {cpus} cores at the start; figures are noisy.")
+    return out
+
+
+def all_passed(results: dict[str, Any]) -> bool:
+    return all(r[5] != "FAIL" for r in rows(results))
+
+
+def write(results: dict[str, Any]) -> Path:
+    """bench/results/latest.json (git-ignored)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "latest.json"
+    path.write_text(json.dumps(_finite(results), indent=2, default=str) + "\n")
+    return path
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: an unmeasured figure becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

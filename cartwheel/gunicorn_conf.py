@@ -1,0 +1,39 @@
+"""Gunicorn settings of the receiver and the dashboard API.
+
+Use with `gunicorn --config python:cartwheel.gunicorn_conf`.
+Tune per deployment with WEB_CONCURRENCY (worker processes) and GUNICORN_THREADS.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import multiprocess
+
+# The receiver's work per request is short and CPU-bound (HMAC, one pipelined XADD), so
+# processes, not threads, are what scale it; one more than the cores covers time spent in I/O.
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = 30
+# Shorter than the launcher's stop timeout, so a stop never has to SIGKILL a healthy server.
+graceful_timeout = 15
+keepalive = 5
+# The worker heartbeat file (created with mkstemp); a tmpfs avoids stalls on slow or overlay
+# disks, as in containers.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+# Gunicorn 25+ opens a control socket at one fixed path per user, which a second server (the
+# dashboard beside the receiver) cannot share; nothing here uses it.
+control_socket_disable = True
+errorlog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+loglevel = os.environ.get("CARTWHEEL_LOG_LEVEL", "info").lower()
+# Behind a proxy, set FORWARDED_ALLOW_IPS to its address so client addresses are logged right.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the multiprocess metrics directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

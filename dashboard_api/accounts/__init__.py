@@ -1,0 +1,1 @@
+"""Accounts: tenants and their users, sessions, invites, ingest API keys (plain functions)."""

@@ -1,0 +1,206 @@
+"""Request and response schemas of the account endpoints (they also generate the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from cartwheel.tenants import TenantError, normalize_shop
+from dashboard_api.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
+from models.accounts import ROLES
+
+
+class Trimmed(fields.String):
+    """A string with surrounding whitespace removed, which must then not be empty."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ValidationError("Must not be empty.")
+        return text
+
+
+class EmailAddress(fields.Email):
+    """An email address, lower-cased (addresses are compared case-insensitively)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            value = value.strip()
+        return str(super()._deserialize(value, attr, data, **kwargs)).lower()
+
+
+class ShopDomain(fields.String):
+    """`foo`, `foo.myshopify.com` or `https://foo.myshopify.com/admin` -> `foo.myshopify.com`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_shop(text)
+        except TenantError as exc:
+            raise ValidationError("Not a *.myshopify.com shop domain or URL.") from exc
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name such as `Europe/Berlin`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError("Not an IANA time zone name.") from exc
+        return text
+
+
+# Documented as patterns too, so the OpenAPI spec tells clients what is accepted.
+NOT_BLANK = validate.Regexp(r"^\s*\S", error="Must not be empty.")
+SHOP_URL = validate.Regexp(
+    r"^\s*([A-Za-z]+://)?[A-Za-z0-9][A-Za-z0-9-]*"
+    r"(\.[Mm][Yy][Ss][Hh][Oo][Pp][Ii][Ff][Yy]\.[Cc][Oo][Mm])?(/.*)?\s*$",
+    error="Not a *.myshopify.com shop domain or URL.",
+)
+
+
+def _password() -> fields.String:
+    return fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(
+            min=MIN_LENGTH, max=MAX_LENGTH, error=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."
+        ),
+    )
+
+
+def _role() -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class _CheckedPassword(Schema):
+    @validates_schema(skip_on_field_errors=False)
+    def _strong_password(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not MIN_LENGTH <= len(data.get("password", "")) <= MAX_LENGTH:
+            return  # missing or of the wrong length: the field says so already
+        problems = password_problems(data["password"], email=data.get("email", ""))
+        if problems:
+            raise ValidationError(problems, field_name="password")
+
+
+class RegisterIn(_CheckedPassword):
+    name = Trimmed(required=True, validate=[validate.Length(max=255), NOT_BLANK])
+    email = EmailAddress(required=True, validate=validate.Length(max=320))
+    password = _password()
+    store_url = ShopDomain(required=True, validate=[validate.Length(max=2048), SHOP_URL])
+    webhook_secret = Trimmed(
+        required=True, load_only=True, validate=[validate.Length(max=255), NOT_BLANK]
+    )
+    timezone = TimeZone(
+        load_default="UTC",
+        validate=[validate.Length(max=64), validate.Regexp(r"^[A-Za-z][A-Za-z0-9_+/-]*$")],
+        metadata={"description": "IANA time zone of the shop, e.g. America/New_York"},
+    )
+
+
+class TenantOut(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    shop_domain = fields.String(required=True)
+    status = fields.String(required=True)
+    timezone = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class UserOut(Schema):
+    id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    created_at = fields.DateTime(required=True)
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class RegisterOut(Schema):
+    tenant = fields.Nested(TenantOut, required=True)
+    user = fields.Nested(UserOut, required=True)
+
+
+class LoginIn(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = _password()
+
+
+class RefreshIn(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
+class TokensOut(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
+    refresh_token = fields.String(required=True)
+    refresh_expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
+    user = fields.Nested(UserOut, required=True)
+    tenant_id = fields.UUID(required=True)
+
+
+class RoleIn(Schema):
+    role = _role()
+
+
+class InviteIn(Schema):
+    email = EmailAddress(required=True, validate=validate.Length(max=320))
+    role = _role()
+
+
+class InviteOut(Schema):
+    id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(("pending", "accepted", "revoked", "expired"))
+    )
+    invited_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class InviteCreatedOut(InviteOut):
+    token = fields.String(
+        required=True, metadata={"description": "Give this to the invitee; it is shown once."}
+    )
+
+
+class InviteAcceptIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    password = _password()
+
+
+class SecretIn(Schema):
+    webhook_secret = Trimmed(
+        required=True, load_only=True, validate=[validate.Length(max=255), NOT_BLANK]
+    )
+
+
+class SecretOut(Schema):
+    previous_secret_valid_until = fields.DateTime(
+        required=True, metadata={"description": "The old secret keeps verifying until then."}
+    )
+
+
+class ApiKeyIn(Schema):
+    name = Trimmed(required=True, validate=[validate.Length(max=100), NOT_BLANK])
+
+
+class ApiKeyOut(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "The key's first characters"})
+    created_by = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key = fields.String(
+        required=True, metadata={"description": "The key itself; it is shown only this once."}
+    )

@@ -1,0 +1,110 @@
+"""Who is calling: `require_role(...)` checks the bearer access token and sets `g.principal`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, request
+
+from dashboard_api.context import current_redis, current_settings
+from dashboard_api.errors import Forbidden, Unauthorized
+from dashboard_api.tokens import AccessClaims, TokenError, is_revoked, read_access_token
+from models.accounts import ROLES
+
+SECURITY_SCHEME = "bearerAuth"
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+# For views that read, and views that change things: analysts are read-only.
+READ_ROLES = ROLES
+WRITE_ROLES = ("owner", "admin")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated user of this request."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    email: str
+    claims: AccessClaims
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _unauthorized(code: str, message: str) -> Unauthorized:
+    return Unauthorized(
+        message,
+        code=code,
+        headers={"WWW-Authenticate": f'Bearer realm="cartwheel", error="{code}"'},
+    )
+
+
+def authenticate() -> Principal:
+    """The caller's principal from the access token; raises Unauthorized (401)."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise _unauthorized("missing_token", "An `Authorization: Bearer <token>` is required.")
+    settings = current_settings()
+    try:
+        claims = read_access_token(settings, token)
+    except TokenError as exc:
+        raise _unauthorized("invalid_token", "The access token is invalid or expired.") from exc
+    if is_revoked(settings, current_redis(), claims):
+        raise _unauthorized("invalid_token", "The access token is invalid or expired.")
+    return Principal(claims.tenant_id, claims.user_id, claims.role, claims.email, claims)
+
+
+def current_principal() -> Principal:
+    """The principal `require_role` authenticated for this request."""
+    return cast(Principal, g.principal)
+
+
+def require_role(*roles: str) -> Callable[[F], F]:
+    """Only users with one of `roles` (any role when none given) may call the view."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {sorted(unknown)}")
+    allowed = roles or ROLES
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate()
+            g.principal = principal
+            if principal.role not in allowed:
+                raise Forbidden(
+                    f"The {principal.role} role may not do this; it needs: {', '.join(allowed)}."
+                )
+            return view(*args, **kwargs)
+
+        _document(wrapper, forbidden=set(allowed) != set(ROLES))
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def _document(view: Any, *, forbidden: bool) -> None:
+    """Add the bearer security requirement and the 401/403 answers to the OpenAPI operation."""
+    doc = deepcopy(getattr(view, "_apidoc", {}))
+    manual = doc.setdefault("manual_doc", {})
+    manual["security"] = [{SECURITY_SCHEME: []}]
+    responses = doc.setdefault("response", {}).setdefault("responses", {})
+    responses.setdefault(401, []).append("UNAUTHORIZED")
+    if forbidden:
+        responses.setdefault(403, []).append("FORBIDDEN")
+    view._apidoc = doc

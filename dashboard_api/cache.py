@@ -1,0 +1,52 @@
+"""Per-tenant answer cache in Redis, keyed on the tenant's data version.
+
+The drain INCRs `<namespace>:tenant-version:<tenant>` after every commit that changed the
+tenant's rows (workers/drain.py). Read the version *before* reading the data: an answer computed
+from older data is then stored under the older version, which the INCR already made unreachable,
+so a cached answer is never staler than the data ingested before the request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import redis
+
+from cartwheel import versions
+from cartwheel.settings import Settings
+
+TTL_SECONDS = 24 * 3600  # versions move on; old entries simply age out
+
+
+def version_key(settings: Settings, tenant_id: uuid.UUID) -> str:
+    return versions.version_key(settings.namespace, tenant_id)
+
+
+def tenant_version(client: redis.Redis, settings: Settings, tenant_id: uuid.UUID) -> int:
+    """The tenant's data version (0 before its first change)."""
+    raw = client.get(version_key(settings, tenant_id))
+    return int(raw) if raw is not None else 0
+
+
+def bump_tenant_version(client: redis.Redis, settings: Settings, tenant_id: uuid.UUID) -> int:
+    """Invalidate the tenant's cached answers (for writers other than the drain)."""
+    return int(client.incr(version_key(settings, tenant_id)))
+
+
+def answer_key(
+    settings: Settings, tenant_id: uuid.UUID, version: int, kind: str, parts: Sequence[str]
+) -> str:
+    return f"{settings.namespace}:cache:{kind}:{tenant_id}:v{version}:{':'.join(parts)}"
+
+
+def load_answer(client: redis.Redis, key: str) -> bytes | None:
+    """The cached body, or None."""
+    raw = client.get(key)
+    if isinstance(raw, str):
+        return raw.encode()
+    return raw if isinstance(raw, bytes) else None
+
+
+def store_answer(client: redis.Redis, key: str, body: bytes) -> None:
+    client.set(key, body, ex=TTL_SECONDS)

@@ -1,0 +1,1 @@
+"""HTTP resources of the dashboard API, one blueprint per module."""

@@ -1,0 +1,156 @@
+"""Access tokens: short-lived HS256 JWTs, signed with a key derived from CARTWHEEL_SECRET_KEYS.
+
+Revocation lives in Redis: logout deny-lists one token's `jti` until it expires; a role change
+bumps the user's token generation, so every older access token stops working at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+import redis
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from cartwheel.settings import Settings
+from models.accounts import ROLES
+
+ALGORITHM = "HS256"
+ISSUER = "cartwheel"
+AUDIENCE = "cartwheel-dashboard"
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "tid", "role", "email", "gen"]
+LEEWAY_SECONDS = 5
+
+
+class TokenError(ValueError):
+    """An access token that is malformed, badly signed, expired or for someone else."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    email: str
+    jti: str
+    expires_at: int
+    generation: int
+
+
+@lru_cache(maxsize=8)
+def signing_keys(secret_keys: str) -> tuple[bytes, ...]:
+    """One HMAC key per configured secret key, newest first (signing uses the first)."""
+    keys = [k.strip() for k in secret_keys.split(",") if k.strip()]
+    if not keys:
+        raise TokenError("no secret key configured (CARTWHEEL_SECRET_KEYS)")
+    # A separate derived key, so a JWT key can never decrypt a stored secret or the reverse.
+    return tuple(
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cartwheel-jwt-hs256").derive(
+            key.encode()
+        )
+        for key in keys
+    )
+
+
+def issue_access_token(
+    settings: Settings,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+    email: str,
+    generation: int,
+) -> str:
+    """A signed access token for this user, valid for access_token_seconds."""
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(user_id),
+        "tid": str(tenant_id),
+        "role": role,
+        "email": email,
+        "gen": generation,
+        "iat": now,
+        "nbf": now,
+        "exp": now + settings.access_token_seconds,
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode(claims, signing_keys(settings.secret_keys)[0], algorithm=ALGORITHM)
+
+
+def read_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Verify signature (HS256 only), expiry, issuer and audience; raises TokenError."""
+    claims: dict[str, Any] | None = None
+    for key in signing_keys(settings.secret_keys):
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as exc:
+            raise TokenError(str(exc)) from exc
+    if claims is None:
+        raise TokenError("signature does not verify")
+    try:
+        parsed = AccessClaims(
+            tenant_id=uuid.UUID(claims["tid"]),
+            user_id=uuid.UUID(claims["sub"]),
+            role=str(claims["role"]),
+            email=str(claims["email"]),
+            jti=str(claims["jti"]),
+            expires_at=int(claims["exp"]),
+            generation=int(claims["gen"]),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TokenError("malformed claims") from exc
+    if parsed.role not in ROLES:
+        raise TokenError("unknown role")
+    return parsed
+
+
+def _deny_key(settings: Settings, jti: str) -> str:
+    return f"{settings.namespace}:jwt:deny:{jti}"
+
+
+def _generation_key(settings: Settings, user_id: uuid.UUID) -> str:
+    return f"{settings.namespace}:jwt:gen:{user_id}"
+
+
+def current_generation(settings: Settings, client: redis.Redis, user_id: uuid.UUID) -> int:
+    """The user's token generation; tokens from an older one are revoked."""
+    value = client.get(_generation_key(settings, user_id))
+    return int(value) if value else 0
+
+
+def bump_generation(settings: Settings, client: redis.Redis, user_id: uuid.UUID) -> None:
+    """Revoke every access token issued to the user so far."""
+    client.incr(_generation_key(settings, user_id))
+
+
+def revoke_access_token(settings: Settings, client: redis.Redis, claims: AccessClaims) -> None:
+    """Deny-list one token until it would have expired anyway."""
+    ttl = max(1, claims.expires_at - int(time.time()) + LEEWAY_SECONDS)
+    client.set(_deny_key(settings, claims.jti), b"1", ex=ttl)
+
+
+def is_revoked(settings: Settings, client: redis.Redis, claims: AccessClaims) -> bool:
+    """Whether the token was logged out or predates the user's last role change."""
+    denied, generation = client.mget(
+        [_deny_key(settings, claims.jti), _generation_key(settings, claims.user_id)]
+    )
+    return denied is not None or claims.generation < int(generation or 0)
