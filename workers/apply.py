@@ -10,7 +10,20 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, exists, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    Table,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,8 +55,23 @@ _ORDER_COLS = (
 _CART_COLS = ("item_count", "total_price", "created_at")
 _CHECKOUT_COLS = ("shopify_id", "cart_token", "email", "customer_id", "currency", "total_price",
                   "subtotal_price", "created_at")  # fmt: skip
-_VARIANT_COLS = ("title", "sku", "price", "compare_at_price", "inventory_quantity", "updated_at")
-_LINE_COLS = ("product_id", "variant_id", "sku", "title", "quantity", "current_quantity", "price")
+VARIANT_COLUMNS = (
+    "title",
+    "sku",
+    "price",
+    "compare_at_price",
+    "inventory_quantity",
+    "updated_at",
+)
+LINE_COLUMNS = (
+    "product_id",
+    "variant_id",
+    "sku",
+    "title",
+    "quantity",
+    "current_quantity",
+    "price",
+)
 _VERSION_COLS = ("updated_at", "triggered_at", "webhook_id", "payload")
 
 
@@ -124,9 +152,19 @@ def replace_children(
     """Children follow the winning parent version: drop the old set, write the new one."""
     if not parents:
         return
-    session.execute(
-        child.delete().where(tuple_(child.c.tenant_id, child.c[parent_col]).in_(list(parents)))
-    )
+    by_tenant: dict[uuid.UUID, list[Any]] = {}
+    for tenant_id, parent in parents:
+        by_tenant.setdefault(tenant_id, []).append(parent)
+    parent_column = child.c[parent_col]
+    for tenant_id, ids in by_tenant.items():
+        # One array parameter per tenant: `= ANY(:ids)` stays an index scan, where a row-value
+        # IN list of a thousand pairs is planned far worse.
+        session.execute(
+            child.delete().where(
+                child.c.tenant_id == tenant_id,
+                parent_column == any_(bindparam(None, ids, type_=ARRAY(parent_column.type))),
+            )
+        )
     if rows:
         # One multi-row upsert may not touch a row twice: keep the last row per key, as
         # row-by-row upserts would have left it.
@@ -156,11 +194,13 @@ def apply_products(session: Session, changes: list[Change]) -> set[Key]:
     won = upsert_latest(session, table_of(Product), ("tenant_id", "shopify_id"), rows)
     variants = [
         {"tenant_id": k[0], "shopify_id": v["id"], "product_id": k[1]}
-        | {c: v.get(c) for c in _VARIANT_COLS}
+        | {c: v.get(c) for c in VARIANT_COLUMNS}
         for k in won
         for v in by_key[k].values["variants"]
     ]
-    replace_children(session, table_of(ProductVariant), "product_id", won, variants, _VARIANT_COLS)
+    replace_children(
+        session, table_of(ProductVariant), "product_id", won, variants, VARIANT_COLUMNS
+    )
     return won
 
 
@@ -170,11 +210,11 @@ def apply_orders(session: Session, changes: list[Change]) -> set[Key]:
     won = upsert_latest(session, table_of(Order), ("tenant_id", "shopify_id"), rows)
     lines = [
         {"tenant_id": k[0], "shopify_id": li["id"], "order_id": k[1]}
-        | {c: li.get(c) for c in _LINE_COLS}
+        | {c: li.get(c) for c in LINE_COLUMNS}
         for k in won
         for li in by_key[k].values["line_items"]
     ]
-    replace_children(session, table_of(OrderLineItem), "order_id", won, lines, _LINE_COLS)
+    replace_children(session, table_of(OrderLineItem), "order_id", won, lines, LINE_COLUMNS)
     _ensure_customers(session, changes)
     return won
 

@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session
 from cartwheel.streams import Envelope
 from models import Checkout, Customer, Order, OrderLineItem, Product, ProductVariant
 from models.base import table_of
-from workers.apply import link_checkouts_and_carts, upsert_latest
+from workers.apply import (
+    link_checkouts_and_carts,
+    replace_children,
+    upsert_latest,
+)
 from workers.graphql_mapping import Record
 from workers.parse import Change
 
@@ -118,7 +122,12 @@ def write_records(
             if (tenant_id, r.key) in won
             for child in r.children
         ]
-        _replace_children(session, target, tenant_id, [k for _, k in won], children)
+        columns = (
+            [c for c in children[0] if c not in ("tenant_id", "shopify_id", target.parent_col)]
+            if children
+            else []
+        )
+        replace_children(session, target.child, target.parent_col, won, children, columns)
     _ensure_customers(session, tenant_id, latest)
     if resource in ("orders", "checkouts"):
         link_checkouts_and_carts(session, _link_changes(tenant_id, resource, latest, marker))
@@ -141,35 +150,6 @@ def _array(table: Table, target: Target, keys: list[Any]) -> Any:
     """Keys as one array parameter: `= ANY(:keys)` is an index scan whatever the batch size,
     where a row-value IN list of a thousand tuples is planned far worse."""
     return bindparam(None, keys, type_=ARRAY(table.c[target.key].type))
-
-
-def _replace_children(
-    session: Session,
-    target: Target,
-    tenant_id: uuid.UUID,
-    parents: list[Any],
-    children: list[dict[str, Any]],
-) -> None:
-    """As workers.apply.replace_children: children follow the winning parent version. Pulled
-    rows are all one tenant's, so the delete can use `= ANY` (see _array)."""
-    child = target.child
-    if child is None or not parents:
-        return
-    parent_col = child.c[target.parent_col]
-    session.execute(
-        child.delete().where(
-            child.c.tenant_id == tenant_id,
-            parent_col == any_(bindparam(None, parents, type_=ARRAY(parent_col.type))),
-        )
-    )
-    if children:
-        base = insert(child)
-        columns = [c for c in children[0] if c not in ("tenant_id", "shopify_id")]
-        upsert = base.on_conflict_do_update(
-            index_elements=["tenant_id", "shopify_id"],
-            set_={c: base.excluded[c] for c in columns},
-        ).returning(child.c.shopify_id)  # batched multi-row INSERTs, not a round trip per row
-        session.execute(upsert, children)
 
 
 def _older(stored: datetime | None, incoming: datetime | None) -> bool:
