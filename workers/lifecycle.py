@@ -26,7 +26,7 @@ from models import CustomerExport, LifecycleAction, Tenant, WebhookEvent
 from models.base import table_of
 from models.db import session_scope
 from workers import lifecycle_metrics as metrics
-from workers.compliance import build_export, find_person, redact_customer
+from workers.compliance import Person, build_export, find_person, redact_customer
 from workers.errors import TransientError, is_transient
 
 log = logging.getLogger(__name__)
@@ -146,34 +146,37 @@ def _customer(payload: dict[str, Any]) -> tuple[int | None, str | None]:
     return _id(customer.get("id")), email if isinstance(email, str) else None
 
 
-def _redact(session: Session, event: Recorded) -> Action:
-    topic, tenant, payload = event.topic, event.tenant, event.payload
-    customer_id, email = _customer(payload)
+def _person_of(session: Session, event: Recorded, orders_field: str) -> tuple[int, Person] | None:
+    """The customer a compliance request names, with everything held about them."""
+    customer_id, email = _customer(event.payload)
     if customer_id is None:
-        return Action(topic, "redact_customer", "rejected", reason="body has no customer id")
+        return None
     person = find_person(
         session,
-        tenant_id=tenant.id,
+        tenant_id=event.tenant.id,
         customer_id=customer_id,
         email=email,
-        order_ids=_ids(payload.get("orders_to_redact")),
+        order_ids=_ids(event.payload.get(orders_field)),
     )
+    return customer_id, person
+
+
+def _redact(session: Session, event: Recorded) -> Action:
+    topic, tenant = event.topic, event.tenant
+    found = _person_of(session, event, "orders_to_redact")
+    if found is None:
+        return Action(topic, "redact_customer", "rejected", reason="body has no customer id")
+    customer_id, person = found
     counts = redact_customer(session, tenant_id=tenant.id, person=person)
     return Action(topic, "redact_customer", detail=counts, customer_id=customer_id)
 
 
 def _export(session: Session, event: Recorded) -> Action:
     topic, tenant, payload = event.topic, event.tenant, event.payload
-    customer_id, email = _customer(payload)
-    if customer_id is None:
+    found = _person_of(session, event, "orders_requested")
+    if found is None:
         return Action(topic, "export_customer", "rejected", reason="body has no customer id")
-    person = find_person(
-        session,
-        tenant_id=tenant.id,
-        customer_id=customer_id,
-        email=email,
-        order_ids=_ids(payload.get("orders_requested")),
-    )
+    customer_id, person = found
     data = build_export(session, tenant_id=tenant.id, person=person)
     data = {"request": payload, "shop_domain": tenant.shop_domain, **data}
     export_id = session.scalar(
