@@ -15,6 +15,8 @@ from cartwheel.topics import ENTITY_TOPICS, TOPICS, is_delete
 from models.db import RawJSON
 from models.payloads import DELETE_SCHEMA, UPSERT_SCHEMAS, normalize_token
 
+EMPTY_OBJECT = RawJSON("{}")
+
 
 class PoisonEvent(ValueError):
     """An event that can never be applied: it goes to the dead letters with this message."""
@@ -32,6 +34,8 @@ class Change:
     values: dict[str, Any]
     triggered_at: datetime | None
     received_at: datetime
+    # The body as delivered, decoded once: valid JSON text, stored without serializing it again.
+    raw_payload: RawJSON = EMPTY_OBJECT
 
     @property
     def key(self) -> tuple[uuid.UUID, Any]:
@@ -39,11 +43,6 @@ class Change:
         if self.resource in ("carts", "checkouts") and not self.delete:
             return (self.tenant_id, self.values["token"])
         return (self.tenant_id, self.values.get("id"))
-
-    @property
-    def raw_payload(self) -> RawJSON:
-        """The body as delivered: valid JSON text, stored without serializing it again."""
-        return RawJSON(self.envelope.body.decode())
 
     @property
     def version(self) -> tuple[datetime, datetime]:
@@ -72,7 +71,8 @@ def parse_envelope(envelope: Envelope) -> Change:
     if envelope.topic not in TOPICS:
         raise PoisonEvent(f"unknown topic {envelope.topic!r}")
     try:
-        payload = json.loads(envelope.body.decode("utf-8"))
+        text = RawJSON(envelope.body.decode("utf-8"))
+        payload = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PoisonEvent(f"body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
@@ -98,6 +98,7 @@ def parse_envelope(envelope: Envelope) -> Change:
         values=values,
         triggered_at=parse_time(envelope.triggered_at),
         received_at=parse_time(envelope.received_at) or datetime.now(UTC),
+        raw_payload=text,
     )
 
 
