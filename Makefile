@@ -23,10 +23,11 @@ run: $(STAMP) ## Start the whole system (embedded PostgreSQL and Redis unless DA
 test: $(STAMP) ## Run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, else embedded servers)
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff (lint and format check) and mypy
+lint: $(STAMP) ## ruff (lint and format check), mypy and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .

@@ -33,11 +33,11 @@ from bench.services import (
     redis_server,
     stop_all,
 )
-from cartwheel.crypto import generate_key
 from cartwheel.migrate import upgrade
-from cartwheel.settings import Settings
-from cartwheel.tenants import add_tenant
+from core.crypto import generate_key
+from core.settings import Settings
 from models.db import get_engine, session_scope
+from shops.registration import add_tenant
 
 PHASES = ("receiver", "drain", "latency", "backfill", "insights")
 

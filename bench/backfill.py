@@ -2,7 +2,7 @@
 
 The JSONL is what the fake Admin API would return for the orders bulk query (line items on
 their own lines, some far from their parent). A child process applies it through
-`workers.backfill_apply.apply_result_file` (split into buckets, last-writer-wins upserts,
+`workers.sync.buckets.apply_result_file` (split into buckets, last-writer-wins upserts,
 checkpoints) and reports its own peak RSS; two sizes show whether memory stays flat as the
 file grows.
 
@@ -24,13 +24,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cartwheel.fake_shopify.bulk import write_bulk_file
-from cartwheel.fake_shopify.graphql import parse
-from cartwheel.fake_shopify.store import ShopData
-from cartwheel.settings import Settings
-from cartwheel.tenants import add_tenant
+import resources
+from core.settings import Settings
+from devtools.fake_shopify.bulk import write_bulk_file
+from devtools.fake_shopify.graphql import parse
+from devtools.fake_shopify.store import ShopData
 from models.db import get_engine, session_scope
-from workers.graphql_mapping import RESOURCES, bulk_query
+from resources.graphql import bulk_query
+from shops.registration import add_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,9 @@ def write_orders_jsonl(path: Path, orders: int) -> dict[str, int]:
     """A bulk result of `orders` orders with their line items; returns line and root counts."""
     shop = ShopData(domain="bench.myshopify.com", token="bench")
     shop.seed(orders=orders, customers=max(1, orders // 5), products=200)
-    selection = parse(bulk_query(RESOURCES["orders"], None)).fields[0].node_selection()
+    pull = resources.get("orders").pull
+    assert pull is not None
+    selection = parse(bulk_query(pull, None)).fields[0].node_selection()
     with path.open("w") as out:
         roots = write_bulk_file(out, shop.listing("Order"), selection)
     with path.open("rb") as f:
@@ -49,7 +52,7 @@ def write_orders_jsonl(path: Path, orders: int) -> dict[str, int]:
 
 def _apply_in_child(settings: Settings, path: Path, workdir: Path) -> dict[str, Any]:
     """Run the apply in a fresh process so its peak RSS is its own."""
-    from workers.backfill import start_run
+    from shops.syncs import start_run
 
     with session_scope(settings.database_url) as session:
         tenant = add_tenant(
@@ -77,12 +80,13 @@ def _apply_in_child(settings: Settings, path: Path, workdir: Path) -> dict[str, 
 
 
 def _child(path: str, tenant_id: str, run_id: str) -> None:
-    from workers.backfill_apply import apply_result_file
+    from workers.runtime import Resources
+    from workers.sync.buckets import apply_result_file
 
-    settings = Settings.from_env()
+    res = Resources(Settings.from_env())
     started = time.perf_counter()
     roots = apply_result_file(
-        settings,
+        res,
         tenant_id=uuid.UUID(tenant_id),
         run_id=uuid.UUID(run_id),
         resource="orders",
@@ -147,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         _child(*args.child)
         return 0
     from bench.services import fresh_database, postgres_server
-    from cartwheel.crypto import generate_key
     from cartwheel.migrate import upgrade
+    from core.crypto import generate_key
 
     with (
         tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp,

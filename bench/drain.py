@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,16 +16,16 @@ from psycopg2 import sql
 from psycopg2.extras import Json, execute_values, register_uuid
 from sqlalchemy import func, select
 
+import resources
 from bench import payloads
 from bench.services import analyze, delete_keys, libpq_url, server_cpu_seconds
-from cartwheel.settings import Settings
-from cartwheel.streams import Envelope, StreamWriter
+from core.settings import Settings
+from core.wire import Envelope, StreamWriter
 from models import Checkout, Customer, Order, WebhookEvent
 from models.db import session_scope
-from workers.apply import _CHECKOUT_COLS, _CUSTOMER_COLS, _ORDER_COLS
-from workers.drain import drain
-from workers.parse import Change, parse_envelope
-from workers.streams import StreamConsumer
+from workers.drain.loop import drain
+from workers.drain.parse import Parsed, parse_envelope
+from workers.runtime import Resources
 
 BASELINE_ROWS_PER_STATEMENT = 500
 # Keeps `make bench` within its few minutes on a slow or busy machine; the rate stays exact.
@@ -32,9 +33,9 @@ MAX_DRAIN_SECONDS = 60.0
 _VERSION = ("updated_at", "triggered_at", "webhook_id")
 # resource -> (table, conflict key, typed columns written)
 _SHAPES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "orders": ("orders", ("tenant_id", "shopify_id"), _ORDER_COLS),
-    "customers": ("customers", ("tenant_id", "shopify_id"), _CUSTOMER_COLS),
-    "checkouts": ("checkouts", ("tenant_id", "token"), _CHECKOUT_COLS),
+    name: (r.table.name, ("tenant_id", r.key), r.columns)
+    for name, r in resources.RESOURCES.items()
+    if name in ("orders", "customers", "checkouts")
 }
 
 
@@ -56,10 +57,11 @@ def run_drain(
 
     client = redis.Redis.from_url(settings.redis_url)
     try:
-        consumer = StreamConsumer(client, settings, "bench-drain")
-        consumer.ensure_groups()
+        res = Resources(settings, consumer_name="bench-drain")
+        res.redis = client
+        res.consumer.ensure_groups()
         _fill(client, settings, envelopes(warmup, 10_000_000))
-        _drain_all(settings, consumer, warmup)  # first batches pay for connections and imports
+        _drain_all(res, warmup)  # first batches pay for connections and imports
         analyze(settings.database_url)
         measured = envelopes(events, 0)
         changes = [parse_envelope(e) for e in measured]
@@ -70,7 +72,7 @@ def run_drain(
         started = time.perf_counter()
         _fill(client, settings, measured)
         enqueue_rate = events / (time.perf_counter() - started)
-        drained = _measure_drain(settings, consumer, events, profile)
+        drained = _measure_drain(res, events, profile)
     finally:
         client.close()
         delete_keys(settings.redis_url, settings.namespace)
@@ -91,9 +93,8 @@ def run_drain(
     }
 
 
-def _measure_drain(
-    settings: Settings, consumer: StreamConsumer, events: int, profile: Path | None
-) -> dict[str, Any]:
+def _measure_drain(res: Resources, events: int, profile: Path | None) -> dict[str, Any]:
+    settings = res.settings
     """Rate of the real drain, with the CPU it and PostgreSQL spent per event."""
     # CPU time, not wall time: on a busy machine waiting for a core would swamp the profile.
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -101,7 +102,7 @@ def _measure_drain(
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    processed, batches = _drain_all(settings, consumer, events, cap=MAX_DRAIN_SECONDS)
+    processed, batches = _drain_all(res, events, cap=MAX_DRAIN_SECONDS)
     if profiler:
         profiler.disable()
         profiler.dump_stats(str(profile))
@@ -129,22 +130,20 @@ def _fill(client: redis.Redis, settings: Settings, envelopes: list[Envelope]) ->
     """Enqueue through the receiver's StreamWriter, its scripts pipelined 500 at a time."""
     for i in range(0, len(envelopes), 500):
         pipe = client.pipeline(transaction=False)
-        writer = StreamWriter(pipe, settings.stream_keys, settings.queue_high_water)
+        writer = StreamWriter(pipe, settings)
         for envelope in envelopes[i : i + 500]:
             writer.enqueue(envelope)
         if not all(pipe.execute()):
             raise RuntimeError("the stream refused entries (over its high-water mark)")
 
 
-def _drain_all(
-    settings: Settings, consumer: StreamConsumer, expected: int, cap: float = 600.0
-) -> tuple[int, int]:
+def _drain_all(res: Resources, expected: int, cap: float = 600.0) -> tuple[int, int]:
     """The real drain, in-process, until it has processed `expected` entries, stalls, or has
     run for `cap` seconds. Returns (entries processed, batches written)."""
     deadline = time.monotonic() + cap
     total = batches = 0
     while total < expected and time.monotonic() < deadline:
-        result = drain(settings, consumer, budget=max(0.0, deadline - time.monotonic()))
+        result = drain(res, budget=max(0.0, deadline - time.monotonic()))
         total += result.processed
         batches += result.batches
         if not result.processed:
@@ -153,7 +152,7 @@ def _drain_all(
 
 
 def _baseline(
-    database_url: str, changes: list[Change], *, with_payload: bool = False
+    database_url: str, changes: list[Parsed], *, with_payload: bool = False
 ) -> dict[str, Any]:
     """Plain batched upserts of the same entity rows (typed columns, and with `with_payload`
     the raw JSONB payload each row keeps) into empty scratch copies of the entity tables."""
@@ -188,17 +187,20 @@ def _baseline(
     }
 
 
-def _typed_row(change: Change, with_payload: bool) -> tuple[Any, ...]:
+def _typed_row(change: Parsed, with_payload: bool) -> tuple[Any, ...]:
     _, key, columns = _SHAPES[change.resource or ""]
+    entity = change.row
+    assert entity is not None
     values = {
-        "tenant_id": change.tenant_id, "shopify_id": change.values.get("id"),
-        "token": change.values.get("token"), "triggered_at": change.triggered_at,
+        "tenant_id": change.tenant_id, "shopify_id": entity.key, "token": entity.key,
+        "updated_at": entity.updated_at, "triggered_at": change.triggered_at,
         "webhook_id": change.envelope.webhook_id,
     }  # fmt: skip
     row = tuple(
-        values[c] if c in values else change.values.get(c) for c in (*key, *columns, *_VERSION)
+        values[c] if c in values else entity.values.get(c) for c in (*key, *columns, *_VERSION)
     )
-    return (*row, Json(change.payload)) if with_payload else row
+    # The payload as a parsed object, serialized by the driver as a plain upsert would.
+    return (*row, Json(json.loads(change.body))) if with_payload else row
 
 
 def _scratch_upsert(cur: Any, resource: str, with_payload: bool) -> sql.Composed:

@@ -20,11 +20,11 @@ from sqlalchemy import Connection, text
 from werkzeug.test import TestResponse
 
 from bench.services import delete_keys, fresh_database
-from cartwheel.crypto import generate_key
 from cartwheel.migrate import upgrade
-from cartwheel.settings import Settings
+from core.crypto import generate_key
+from core.settings import Settings
+from core.versions import bump_versions
 from dashboard_api.app import create_app
-from dashboard_api.cache import bump_tenant_version
 from dashboard_api.tokens import issue_access_token
 from models.db import get_engine
 
@@ -194,7 +194,7 @@ def measure(
     redis_client = redis.Redis.from_url(settings.redis_url)
 
     def bump() -> None:  # what the drain does after a commit: the next answer is a miss
-        bump_tenant_version(redis_client, settings, tenant_id)
+        bump_versions(redis_client, settings.namespace, [tenant_id])
 
     def get(url: str) -> Callable[[], TestResponse]:
         return lambda: client.get(url, headers=headers)

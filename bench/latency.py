@@ -23,7 +23,8 @@ from sqlalchemy import text
 
 from bench import payloads
 from bench.services import analyze, child, child_env, delete_keys, gunicorn
-from cartwheel.settings import Settings
+from core import jobs
+from core.settings import Settings
 from models.db import get_engine
 
 # Enough in flight that a slow answer delays no other delivery's departure.
@@ -117,10 +118,10 @@ def summary(values: list[float]) -> dict[str, float]:
 @contextmanager
 def _celery(env: dict[str, str], settings: Settings, workdir: Path) -> Iterator[None]:
     """A Celery worker (default concurrency) and a redbeat beat, as the Procfile runs them."""
-    celery = [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
+    celery = [sys.executable, "-m", "celery", "-A", "workers.runtime"]
     # No gossip/mingle/heartbeat: other workers may share this Redis and must not be mixed in.
     worker_args = [
-        *celery, "worker", "-Q", settings.celery_queue, "-n", f"{settings.namespace}@%h",
+        *celery, "worker", "-Q", ",".join(jobs.queues(settings)), "-n", f"{settings.namespace}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
     ]  # fmt: skip
     beat_args = [*celery, "beat", "-S", "redbeat.RedBeatScheduler", "-l", "INFO"]

@@ -11,11 +11,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cartwheel.streams import Envelope
-from models.payloads import OrderPayload
+from core.wire import Envelope
 from receiver.signature import sign
+from resources.orders import OrderPayload
 
-SAMPLES = Path(__file__).resolve().parents[1] / "cartwheel" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "devtools" / "samples"
 API_VERSION = "2026-01"
 # Shopify ids exceed 2**53; keep them there so exactness is exercised too.
 ID_BASE = 7_000_000_000_000_000_000

@@ -12,7 +12,8 @@ import requests
 from bench import payloads
 from bench.loadgen import Load, run_load
 from bench.services import child_env, delete_keys, gunicorn
-from cartwheel.settings import Settings
+from core.settings import Settings
+from core.wire import stream_keys
 
 ROUNDS = 5
 
@@ -98,6 +99,6 @@ def _figures(load: Load) -> dict[str, Any]:
 def _stream_length(settings: Settings) -> int:
     client = redis.Redis.from_url(settings.redis_url)
     try:
-        return sum(int(client.xlen(key)) for key in settings.stream_keys)
+        return sum(int(client.xlen(key)) for key in stream_keys(settings))
     finally:
         client.close()

@@ -28,7 +28,7 @@ import requests
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
-from cartwheel.settings import Settings
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

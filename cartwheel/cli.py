@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cartwheel.commands.common import load_settings
@@ -11,9 +13,20 @@ from cartwheel.commands.simulate import simulate
 from cartwheel.commands.status import status
 from cartwheel.commands.sync import backfill, fake_shopify, reconcile, set_credentials_command
 from cartwheel.commands.tenants import tenants
+from core.errors import CartwheelError
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every cartwheel error ends a command with its message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CartwheelError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="cartwheel")
 def main() -> None:
     """cartwheel: Shopify webhooks into your own PostgreSQL."""

@@ -23,12 +23,14 @@ import psutil
 import psycopg2
 from psycopg2 import sql
 
+from core.errors import CartwheelError
+
 log = logging.getLogger(__name__)
 
 DATABASE = "cartwheel"
 
 
-class EmbeddedError(RuntimeError):
+class EmbeddedError(CartwheelError, RuntimeError):
     """An embedded server could not be started."""
 
 

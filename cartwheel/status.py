@@ -13,9 +13,9 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cartwheel.settings import Settings
+from core.settings import Settings
+from core.wire import StreamConsumer, consumer_group
 from models import Cart, Checkout, Customer, DeadLetter, Order, Product, Tenant, WebhookEvent
-from workers.streams import StreamConsumer
 
 ENTITY_TABLES: dict[str, Any] = {
     "customers": Customer,
@@ -110,7 +110,7 @@ def pipeline_status(client: redis.Redis, settings: Settings) -> PipelineStatus:
         ShardStatus(stream, counts["length"], counts["pending"])
         for stream, counts in reader.backlog().items()
     ]
-    return PipelineStatus(settings.consumer_group, shards, reader.consumers())
+    return PipelineStatus(consumer_group(settings), shards, reader.consumers())
 
 
 def status_json(

@@ -24,10 +24,12 @@ from typing import IO
 
 import psutil
 
+from core.errors import CartwheelError
+
 _ENTRY = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
 
 
-class ChildDied(RuntimeError):
+class ChildDied(CartwheelError, RuntimeError):
     """A supervised process exited while it was meant to run."""
 
     def __init__(self, name: str, code: int) -> None:

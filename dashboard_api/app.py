@@ -10,15 +10,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cartwheel.settings import Settings
-from cartwheel.web import install_ops_routes
+from core.http import install_ops_routes
+from core.jobs import Producer
+from core.settings import Settings
 from dashboard_api.accounts.passwords import warm_up
 from dashboard_api.api import Api
 from dashboard_api.auth import BEARER_SCHEME, SECURITY_SCHEME
-from dashboard_api.context import REDIS_KEY, SETTINGS_KEY
+from dashboard_api.context import PRODUCER_KEY, REDIS_KEY, SETTINGS_KEY
 from dashboard_api.errors import Invalid, install_error_handlers
-from dashboard_api.resources import accounts, api_keys, data, insights, lifecycle, tenant, users
-from dashboard_api.resources import sync as sync_resources
+from dashboard_api.views.account import accounts, api_keys, tenant, users
+from dashboard_api.views.data import insights, lists
+from dashboard_api.views.operations import dead_letters, exports, sync
 from models.db import get_engine
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config[SETTINGS_KEY] = settings
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions[REDIS_KEY] = client
+    app.extensions[PRODUCER_KEY] = Producer(settings)
 
     api = Api(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
@@ -67,10 +70,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(tenant.blp)
     api.register_blueprint(users.blp)
     api.register_blueprint(api_keys.blp)
-    api.register_blueprint(data.blp)
+    api.register_blueprint(lists.blp)
     api.register_blueprint(insights.blp)
-    api.register_blueprint(lifecycle.blp)
-    api.register_blueprint(sync_resources.blp)
+    api.register_blueprint(dead_letters.blp)
+    api.register_blueprint(exports.blp)
+    api.register_blueprint(sync.blp)
 
     def ready() -> str | None:
         try:

@@ -1,9 +1,9 @@
 """Per-tenant answer cache in Redis, keyed on the tenant's data version.
 
 The drain INCRs `<namespace>:tenant-version:<tenant>` after every commit that changed the
-tenant's rows (workers/drain.py). Read the version *before* reading the data: an answer computed
-from older data is then stored under the older version, which the INCR already made unreachable,
-so a cached answer is never staler than the data ingested before the request.
+tenant's rows (workers/drain/loop.py). Read the version *before* reading the data: an answer
+computed from older data is then stored under the older version, which the INCR already made
+unreachable, so a cached answer is never staler than the data ingested before the request.
 """
 
 from __future__ import annotations
@@ -13,25 +13,15 @@ from collections.abc import Sequence
 
 import redis
 
-from cartwheel import versions
-from cartwheel.settings import Settings
+from core import versions
+from core.settings import Settings
 
 TTL_SECONDS = 24 * 3600  # versions move on; old entries simply age out
 
 
-def version_key(settings: Settings, tenant_id: uuid.UUID) -> str:
-    return versions.version_key(settings.namespace, tenant_id)
-
-
 def tenant_version(client: redis.Redis, settings: Settings, tenant_id: uuid.UUID) -> int:
     """The tenant's data version (0 before its first change)."""
-    raw = client.get(version_key(settings, tenant_id))
-    return int(raw) if raw is not None else 0
-
-
-def bump_tenant_version(client: redis.Redis, settings: Settings, tenant_id: uuid.UUID) -> int:
-    """Invalidate the tenant's cached answers (for writers other than the drain)."""
-    return int(client.incr(version_key(settings, tenant_id)))
+    return versions.tenant_version(client, settings.namespace, tenant_id)
 
 
 def answer_key(

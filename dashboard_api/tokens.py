@@ -18,7 +18,7 @@ import redis
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from cartwheel.settings import Settings
+from core.settings import Settings
 from models.accounts import ROLES
 
 ALGORITHM = "HS256"

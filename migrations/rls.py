@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cartwheel.settings import API_DB_ROLE
+from core.settings import API_DB_ROLE
 
 API_ROLE = API_DB_ROLE
 TENANT_SETTING = "cartwheel.tenant_id"

@@ -1,19 +1,13 @@
-"""SQLAlchemy models, the session scope and payload schemas."""
+"""The tables, the session scopes and the tenant-scoped select helper."""
 
 from models.accounts import ApiKey, Invite, RefreshToken, User
 from models.base import Base
-from models.entities import (
-    Cart,
-    Checkout,
-    CheckoutTombstone,
-    Customer,
-    Order,
-    OrderLineItem,
-    Product,
-    ProductVariant,
-)
+from models.checkouts import Cart, Checkout, CheckoutTombstone
+from models.compliance import ComplianceAction, CustomerExport
+from models.customers import Customer
 from models.events import DeadLetter, WebhookEvent
-from models.lifecycle import CustomerExport, LifecycleAction
+from models.orders import Order, OrderLineItem
+from models.products import Product, ProductVariant
 from models.sync import (
     BackfillCheckpoint,
     BackfillRun,
@@ -31,11 +25,11 @@ __all__ = [
     "Cart",
     "Checkout",
     "CheckoutTombstone",
+    "ComplianceAction",
     "Customer",
     "CustomerExport",
     "DeadLetter",
     "Invite",
-    "LifecycleAction",
     "Order",
     "OrderLineItem",
     "Product",

@@ -6,9 +6,12 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Table, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, Numeric, Table, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+# Shopify money: exact, four decimals (some currencies and unit costs need more than two).
+Money = Numeric(20, 4)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -1,14 +1,15 @@
-"""Engine, session factory and the one place that commits."""
+"""Engines, session factories and the session scopes: the only places that commit."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -30,9 +31,13 @@ def _json_serializer(value: Any) -> str:
     return value if isinstance(value, RawJSON) else json.dumps(value)
 
 
+_urls: list[str] = []
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process (created lazily, so after a worker fork)."""
+    """One engine per URL per process, created on first use."""
+    _urls.append(url)
     return create_engine(
         sqlalchemy_url(url),
         pool_pre_ping=True,
@@ -52,3 +57,31 @@ def session_scope(url: str) -> Iterator[Session]:
     """A transaction: commits on success, rolls back on error."""
     with get_sessionmaker(url).begin() as session:
         yield session
+
+
+_SET_TENANT = text("SELECT set_config('cartwheel.tenant_id', :tenant, true)")
+
+
+@contextmanager
+def tenant_session(url: str, tenant_id: uuid.UUID | str) -> Iterator[Session]:
+    """A transaction that sees only `tenant_id`'s rows under row-level security; commits on
+    success, rolls back on error.
+
+    The setting is transaction-local, so a pooled connection never carries a tenant into the
+    next transaction; the policies read it on every row.
+    """
+    tenant = str(uuid.UUID(str(tenant_id)))
+    with get_sessionmaker(url).begin() as session:
+        session.execute(_SET_TENANT, {"tenant": tenant})
+        yield session
+
+
+def reset_engines_after_fork() -> None:
+    """In a forked child: drop the parent's pooled connections without closing them (they are
+    the parent's to close), so the child opens its own."""
+    for engine in _engines():
+        engine.dispose(close=False)
+
+
+def _engines() -> list[Engine]:
+    return [get_engine(url) for url in _urls]

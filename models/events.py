@@ -52,3 +52,20 @@ class DeadLetter(TenantScoped, Base):
     replayed_at: Mapped[datetime | None]
 
     __table_args__ = (Index(None, "tenant_id", "created_at"),)
+
+
+# Partial indexes of the periodic jobs: retention walks the payloads still kept, the compliance
+# job the deliveries recorded and not yet acted on.
+JOB_INDEXES = (
+    Index(
+        "ix_webhook_events_payload_kept",
+        WebhookEvent.tenant_id,
+        WebhookEvent.received_at,
+        postgresql_where=WebhookEvent.payload.is_not(None),
+    ),
+    Index(
+        "ix_webhook_events_recorded",
+        WebhookEvent.received_at,
+        postgresql_where=WebhookEvent.status == "recorded",
+    ),
+)

@@ -20,7 +20,7 @@ class Tenant(Base):
     )
     shop_domain: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255))
-    # Fernet ciphertexts (cartwheel.crypto); never stored in clear.
+    # Fernet ciphertexts (core.crypto); never stored in clear.
     webhook_secret: Mapped[bytes] = mapped_column(LargeBinary)
     previous_webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None]

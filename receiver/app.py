@@ -14,17 +14,17 @@ import redis
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from cartwheel.crypto import SecretBoxError
-from cartwheel.settings import Settings
-from cartwheel.streams import Envelope, QueueFull, StreamWriter
-from cartwheel.topics import RESOURCES, TOPICS, path_accepts
-from cartwheel.web import install_error_handlers, install_ops_routes, json_error
+import resources
+from core.crypto import SecretBoxError
+from core.http import install_error_handlers, install_ops_routes, json_error
+from core.settings import Settings
+from core.wire import Envelope, QueueFull, StreamWriter
 from models.db import get_engine
 from receiver import metrics
 from receiver.headers import DeliveryHeaders, HeaderError, read_headers
 from receiver.ingest import install_ingest_routes
+from receiver.shop_secrets import ShopSecrets, utcnow
 from receiver.signature import verify_signature
-from receiver.tenants import TenantCache, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +44,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    writer = StreamWriter(client, settings.stream_keys, settings.queue_high_water)
-    tenants = TenantCache(
+    writer = StreamWriter(client, settings)
+    tenants = ShopSecrets(
         get_engine(settings.database_url), settings.secret_keys, settings.secret_cache_seconds
     )
 
-    def accept(resource: str | None) -> Response:
+    def accept(path: str | None) -> Response:
         started = time.perf_counter()
         topic_label = "unknown"
         try:
-            envelope = _verified_envelope(settings, tenants, resource)
+            envelope = _verified_envelope(settings, tenants, path)
             topic_label = envelope.topic
             writer.enqueue(envelope)
         except Rejected as exc:
@@ -84,11 +84,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     def webhooks() -> Response:
         return accept(None)
 
-    @app.post("/webhooks/<resource>")
-    def webhooks_for(resource: str) -> Response:
-        if resource not in RESOURCES:
-            return json_error(404, "not_found", f"No webhook endpoint for {resource!r}.")
-        return accept(resource)
+    @app.post("/webhooks/<path>")
+    def webhooks_for(path: str) -> Response:
+        if path not in resources.RESOURCES:
+            return json_error(404, "not_found", f"No webhook endpoint for {path!r}.")
+        return accept(path)
 
     def ready() -> str | None:
         try:
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def _verified_envelope(settings: Settings, tenants: TenantCache, resource: str | None) -> Envelope:
+def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | None) -> Envelope:
     """Check size, headers, topic, shop and signature, in that order, before parsing the body."""
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         raise Rejected(
@@ -113,13 +113,13 @@ def _verified_envelope(settings: Settings, tenants: TenantCache, resource: str |
         headers = read_headers(request.headers)
     except HeaderError as exc:
         raise Rejected(400, "bad_headers", str(exc)) from exc
-    if headers.topic not in TOPICS:
+    if headers.topic not in resources.TOPICS:
         raise Rejected(400, "unknown_topic", f"Topic {headers.topic[:64]!r} is not handled.")
-    if resource is not None and not path_accepts(resource, headers.topic):
+    if path is not None and not resources.path_accepts(path, headers.topic):
         raise Rejected(
             400,
             "topic_mismatch",
-            f"Topic {headers.topic!r} does not belong on /webhooks/{resource}.",
+            f"Topic {headers.topic!r} does not belong on /webhooks/{path}.",
             headers.topic,
         )
     # Read at most one byte past the limit: a chunked upload has no Content-Length to trust.
@@ -150,7 +150,7 @@ def _verified_envelope(settings: Settings, tenants: TenantCache, resource: str |
     )
 
 
-def _authenticate(tenants: TenantCache, headers: DeliveryHeaders, body: bytes) -> str:
+def _authenticate(tenants: ShopSecrets, headers: DeliveryHeaders, body: bytes) -> str:
     """The tenant id when the shop is known and the body is signed with its secret."""
     try:
         keys = tenants.get(headers.shop_domain)

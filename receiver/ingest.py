@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,23 +17,17 @@ import redis
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
 from prometheus_client import Counter
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cartwheel.settings import Settings
-from cartwheel.streams import Envelope, QueueFull, StreamWriter
-from cartwheel.web import json_error
-from models.accounts import hash_token
-from models.payloads import UPSERT_SCHEMAS
+import resources
+from core.http import json_error
+from core.settings import Settings
+from core.wire import Envelope, QueueFull, StreamWriter
+from receiver.api_keys import ApiKeyCache
 
 log = logging.getLogger(__name__)
 
-# The topic each resource's items travel as (orders use Shopify's past-tense topic name).
-INGEST_TOPICS = {
-    "customers": "customers/update",
-    "products": "products/update",
-    "orders": "orders/updated",
-}
 MAX_ITEMS = 1000
 RETRY_AFTER = "5"
 
@@ -44,34 +36,6 @@ ITEMS = Counter(
     "Items posted to /ingest, by resource and outcome",
     ["resource", "outcome"],
 )
-
-_KEY_QUERY = text("SELECT tenant_id FROM api_keys WHERE key_hash = :hash AND revoked_at IS NULL")
-
-
-class ApiKeyCache:
-    """key hash -> tenant id (or None), for `ttl` seconds, so a request usually costs no query."""
-
-    def __init__(self, engine: Engine, ttl: float) -> None:
-        self._engine = engine
-        self._ttl = ttl
-        self._entries: dict[str, tuple[float, str | None]] = {}
-        self._lock = threading.Lock()
-
-    def tenant_for(self, key: str) -> str | None:
-        """The tenant id the key belongs to; None for an unknown or revoked key."""
-        digest = hash_token(key)
-        now = time.monotonic()
-        hit = self._entries.get(digest)
-        if hit and hit[0] > now:
-            return hit[1]
-        with self._engine.connect() as conn:
-            tenant_id = conn.execute(_KEY_QUERY, {"hash": digest}).scalar()
-        value = str(tenant_id) if tenant_id is not None else None
-        with self._lock:
-            if len(self._entries) > 50_000:
-                self._entries.clear()
-            self._entries[digest] = (now + self._ttl, value)
-        return value
 
 
 def presented_key() -> str | None:
@@ -84,7 +48,7 @@ def presented_key() -> str | None:
 
 def validate_items(resource: str, items: list[Any]) -> tuple[list[bytes], list[dict[str, Any]]]:
     """The bodies of the valid items, and an error entry for each invalid one."""
-    schema = UPSERT_SCHEMAS[resource]
+    schema = resources.get(resource).schema
     bodies: list[bytes] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -121,7 +85,7 @@ def envelope_for(tenant_id: str, resource: str, body: bytes, now: datetime) -> E
     stamp = now.isoformat()
     return Envelope(
         tenant_id=tenant_id,
-        topic=INGEST_TOPICS[resource],
+        topic=str(resources.get(resource).ingest_topic),
         webhook_id=f"ingest-{digest}",
         event_id="",
         triggered_at=stamp,
@@ -139,7 +103,7 @@ def install_ingest_routes(
 
     @app.post("/ingest/<resource>")
     def ingest(resource: str) -> Response:
-        if resource not in INGEST_TOPICS:
+        if resource not in resources.ingestible():
             return json_error(404, "not_found", f"No ingest endpoint for {resource!r}.")
         limit = settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:

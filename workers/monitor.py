@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -21,11 +20,10 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from cartwheel.settings import Settings
+from core.settings import Settings
+from core.wire import StreamConsumer
 from models import DeadLetter
 from models.db import sqlalchemy_url
-from workers.celery_app import current_settings
-from workers.streams import StreamConsumer
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +110,8 @@ def metrics_registry(settings: Settings) -> CollectorRegistry:
 _server: list[Any] = []
 
 
-@worker_ready.connect
-def serve_metrics(**kwargs: Any) -> None:
+def serve_metrics(settings: Settings) -> None:
     """Start the metrics endpoint in the main worker process once the worker is ready."""
-    settings = current_settings()
     if not settings.worker_metrics_port or _server:
         return
     try:
@@ -135,15 +131,13 @@ def serve_metrics(**kwargs: Any) -> None:
     log.info("worker metrics endpoint started", extra={"port": settings.worker_metrics_port})
 
 
-@worker_shutdown.connect
-def stop_metrics(**kwargs: Any) -> None:
+def stop_metrics() -> None:
     """Close the metrics endpoint when the worker stops."""
     while _server:
         _server.pop().shutdown()
 
 
-@worker_process_shutdown.connect
-def forget_pool_process(**kwargs: Any) -> None:
+def forget_pool_process() -> None:
     """Drop an exiting pool process's live gauges from the multiprocess directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(os.getpid())

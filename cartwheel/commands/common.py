@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cartwheel.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 # `cartwheel run` writes the URLs of its embedded services here, so commands run beside it
 # (tenants, simulate, status) find them without any exported variable.

@@ -11,19 +11,19 @@ import click
 import redis
 
 from cartwheel.commands.common import load_settings
-from cartwheel.events import (
+from core.settings import Settings
+from core.wire import QueueFull, StreamWriter
+from eventlog.listing import (
     STATUSES,
     EventFilter,
     EventRow,
     EventsError,
     find_events,
     list_events,
-    replay_dead_letters,
 )
-from cartwheel.settings import Settings
-from cartwheel.streams import QueueFull, StreamWriter
-from cartwheel.tenants import TenantError, find_tenant
+from eventlog.replay import replay_dead_letters
 from models.db import session_scope
+from shops.registration import TenantError, find_tenant
 
 
 class Timestamp(click.ParamType):
@@ -145,7 +145,7 @@ def replay(
     settings = load_settings()
     flt = EventFilter(_tenant_id(settings, tenant), topic, None, since, until, limit)
     client = redis.Redis.from_url(settings.redis_url)
-    writer = StreamWriter(client, settings.stream_keys, settings.queue_high_water)
+    writer = StreamWriter(client, settings)
     try:
         with session_scope(settings.database_url) as session:
             result = replay_dead_letters(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cartwheel.embedded import EmbeddedError
-from cartwheel.run import LaunchError, Options, launch
+from cartwheel.launcher import LaunchError, Options, launch
 
 
 @click.command("run")

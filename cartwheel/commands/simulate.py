@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import click
 import requests
 
-from cartwheel.simulate import Delivery, traffic
+from devtools.traffic import Delivery, traffic
 
 # `cartwheel run` writes the demo tenant it seeded here (shop, secret, tenant_id, receiver_url).
 DEMO_FILE = Path(".cartwheel") / "demo.json"

@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from cartwheel.commands.common import load_settings
-from cartwheel.credentials import CredentialError, set_credentials
-from cartwheel.tenants import TenantError, find_tenant
 from models.db import session_scope
+from shops.credentials import CredentialError, set_credentials
+from shops.registration import TenantError, find_tenant
+from shops.syncs import pullable, start_run
 
 
 def _tenant_id(ref: str) -> uuid.UUID:
@@ -48,16 +49,6 @@ def set_credentials_command(
     except CredentialError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"credentials stored for tenant {tenant_id} (API {api_version})")
-
-
-def _pull_errors() -> tuple[type[Exception], ...]:
-    """What a backfill or reconcile reports as a plain error message, not a traceback."""
-    from workers.backfill import BackfillError
-    from workers.backfill_apply import CheckpointError
-    from workers.bulk_ops import BulkOperationError
-    from workers.shopify_client import ShopifyError
-
-    return (BackfillError, CheckpointError, BulkOperationError, CredentialError, ShopifyError)
 
 
 class _Bars:
@@ -97,7 +88,7 @@ class _Bars:
 @click.option("--tenant", "tenant", required=True, help="Tenant id or shop domain.")
 @click.option(
     "--resources",
-    default="customers,products,orders,checkouts",
+    default=",".join(pullable()),
     show_default=True,
     help="Comma-separated resources to pull.",
 )
@@ -105,27 +96,27 @@ class _Bars:
 @click.option("--restart", is_flag=True, help="Start over instead of resuming an unfinished run.")
 def backfill(tenant: str, resources: str, since: datetime | None, restart: bool) -> None:
     """Pull everything from the Admin API through bulk operations (resumable)."""
-    from workers.backfill import DEFAULT_RESOURCES, run_backfill, start_run
+    from workers.runtime import Resources
+    from workers.sync.backfill import run_backfill
 
     settings = load_settings()
     tenant_id = _tenant_id(tenant)
     since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     wanted = [r.strip() for r in resources.split(",") if r.strip()]
+    with session_scope(settings.database_url) as session:
+        run, resumed = start_run(
+            session, tenant_id=tenant_id, resources=wanted, since=since_utc, restart=restart
+        )
+        run_id = run.id
+    click.echo(f"{'resuming' if resumed else 'starting'} backfill {run_id}")
+    bars = _Bars()
+    res = Resources(settings)
     try:
-        with session_scope(settings.database_url) as session:
-            run, resumed = start_run(
-                session, tenant_id=tenant_id, resources=wanted, since=since_utc, restart=restart
-            )
-            run_id = run.id
-        click.echo(f"{'resuming' if resumed else 'starting'} backfill {run_id}")
-        bars = _Bars()
-        try:
-            summary = run_backfill(settings, tenant_id=tenant_id, run_id=run_id, on_progress=bars)
-        finally:
-            bars.close()
-    except _pull_errors() as exc:
-        raise click.ClickException(str(exc)) from exc
-    for resource in [r for r in DEFAULT_RESOURCES if r in summary]:
+        summary = run_backfill(res, tenant_id=tenant_id, run_id=run_id, on_progress=bars)
+    finally:
+        bars.close()
+        res.close()
+    for resource in [r for r in pullable() if r in summary]:
         counts = summary[resource]
         click.echo(
             f"{resource:10} {counts['seen']:>10,} rows pulled, {counts['written']:,} written"
@@ -136,13 +127,14 @@ def backfill(tenant: str, resources: str, since: datetime | None, restart: bool)
 @click.option("--tenant", "tenant", required=True, help="Tenant id or shop domain.")
 def reconcile(tenant: str) -> None:
     """Pull what changed since the last watermark now, and report the drift found."""
-    from workers.reconcile import reconcile_tenant
+    from workers.runtime import Resources
+    from workers.sync.reconcile import reconcile_tenant
 
-    settings = load_settings()
+    res = Resources(load_settings())
     try:
-        run = reconcile_tenant(settings, tenant_id=_tenant_id(tenant), max_inline_wait=float("inf"))
-    except _pull_errors() as exc:
-        raise click.ClickException(str(exc)) from exc
+        run = reconcile_tenant(res, tenant_id=_tenant_id(tenant), max_inline_wait=float("inf"))
+    finally:
+        res.close()
     click.echo(
         f"reconcile {run.run_id}: {run.seen:,} rows seen, {run.missing:,} missing, "
         f"{run.stale:,} stale, {run.written:,} written"
@@ -180,7 +172,7 @@ def fake_shopify(
     webhook_secret: str | None,
 ) -> None:
     """Serve a fake Shopify Admin API with generated data (for trying backfill locally)."""
-    from cartwheel.fake_shopify import FakeShopify, ServerThread
+    from devtools.fake_shopify import FakeShopify, ServerThread
 
     fake = FakeShopify()
     data = fake.add_shop(

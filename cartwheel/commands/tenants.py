@@ -7,8 +7,8 @@ import secrets as pysecrets
 import click
 
 from cartwheel.commands.common import load_settings
-from cartwheel.tenants import TenantError, add_tenant, find_tenant, list_tenants, rotate_secret
 from models.db import session_scope
+from shops.registration import TenantError, add_tenant, find_tenant, list_tenants, rotate_secret
 
 
 @click.group("tenants")

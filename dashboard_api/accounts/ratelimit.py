@@ -7,7 +7,7 @@ import math
 
 import redis
 
-from cartwheel.settings import Settings
+from core.settings import Settings
 from dashboard_api.errors import RateLimited
 
 

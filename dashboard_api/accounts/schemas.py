@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from cartwheel.tenants import TenantError, normalize_shop
 from dashboard_api.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
 from models.accounts import ROLES
+from shops.registration import TenantError, normalize_shop
 
 
 class Trimmed(fields.String):

@@ -1,0 +1,1 @@
+"""Accounts: registration and sessions, users and roles, API keys, the tenant's settings."""

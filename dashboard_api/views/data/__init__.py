@@ -1,0 +1,1 @@
+"""The shop's data: lists of its entities and the insights computed from them."""

@@ -1,0 +1,1 @@
+"""Operating the shop's pipeline: dead letters and replay, exports, Admin API sync."""

@@ -1,0 +1,398 @@
+"""Tenants never see each other (ARCHITECTURE.md rule 3): row-level security and a schema audit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg2
+import pytest
+from alembic import command
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from cartwheel.migrate import alembic_config, upgrade
+from core.settings import API_DB_ROLE, Settings
+from dashboard_api import create_app
+from dashboard_api.db import anonymous_session, tenant_session
+from models import Customer, Order
+from models.db import get_engine, session_scope
+from receiver import create_app as create_receiver
+from tests.plugins.dashboard import PASSWORD, login
+from tests.support import services
+from tests.support.pipeline import drain_all
+from tests.support.samples import sample_json
+from tests.support.webhooks import Sender
+
+Account = dict[str, Any]
+
+TENANT_TABLES = text(
+    """
+    SELECT c.table_name, CASE WHEN c.table_name = 'tenants' THEN 'id' ELSE 'tenant_id' END
+    FROM information_schema.columns AS c
+    JOIN information_schema.tables AS t USING (table_schema, table_name)
+    WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+      AND (c.column_name = 'tenant_id' OR (c.table_name = 'tenants' AND c.column_name = 'id'))
+    ORDER BY 1
+    """
+)
+
+
+def tenant_tables(settings: Settings) -> list[tuple[str, str]]:
+    """(table, tenant column) of every table that holds tenant rows."""
+    with get_engine(settings.database_url).connect() as conn:
+        return [(row[0], row[1]) for row in conn.execute(TENANT_TABLES)]
+
+
+def readable_tenant_tables(settings: Settings) -> list[tuple[str, str]]:
+    """The tenant tables the API role may read at all (no grant is isolation too)."""
+    with get_engine(settings.database_url).connect() as conn:
+        return [
+            (table, column)
+            for table, column in tenant_tables(settings)
+            if conn.scalar(
+                text("SELECT has_table_privilege(:role, :table, 'SELECT')"),
+                {"role": API_DB_ROLE, "table": table},
+            )
+        ]
+
+
+def feed(client: FlaskClient, account: Account, email: str) -> None:
+    """Shopify's sample payloads for one shop, with its own customer email, through /webhooks."""
+    sender = Sender(client, shop=account["shop"], secret=account["webhook_secret"])
+    customer = sample_json("customers_create") | {"email": email}
+    for topic, payload in [
+        ("customers/create", customer),
+        ("products/create", sample_json("products_create")),
+        ("orders/create", sample_json("orders_create") | {"email": email}),
+        ("checkouts/create", sample_json("checkouts_create")),
+        ("carts/create", sample_json("carts_create")),
+    ]:
+        assert sender.send(topic, payload).status_code == 200
+
+
+@pytest.fixture
+def two_tenants(
+    api_client: FlaskClient,
+    client: FlaskClient,
+    make_owner: Callable[..., Account],
+    settings: Settings,
+) -> tuple[Account, Account]:
+    """Two shops with the same Shopify ids in their data, users, invites and keys."""
+    a, b = make_owner(), make_owner()
+    for account, name in ((a, "a"), (b, "b")):
+        feed(client, account, f"buyer-{name}@example.com")
+        headers = account["headers"]
+        api_client.post("/api/ingest-keys", json={"name": f"key {name}"}, headers=headers)
+        invite = {"email": f"invitee-{name}-{uuid.uuid4().hex[:6]}@example.com", "role": "analyst"}
+        api_client.post("/api/invites", json=invite, headers=headers)
+    drain_all(settings)
+    return a, b
+
+
+POPULATED = {
+    "tenants",
+    "users",
+    "refresh_tokens",
+    "invites",
+    "api_keys",
+    "customers",
+    "products",
+    "product_variants",
+    "orders",
+    "order_line_items",
+    "checkouts",
+    "carts",
+    "webhook_events",
+}
+
+
+def test_unfiltered_queries_see_only_the_sessions_tenant(
+    settings: Settings, two_tenants: tuple[Account, Account]
+) -> None:
+    a, b = two_tenants
+    tables = readable_tenant_tables(settings)
+    assert {name for name, _ in tables} >= POPULATED
+    for account in (a, b):
+        with tenant_session(settings, account["tenant_id"]) as session:
+            for table, column in tables:
+                # Deliberately no WHERE clause: only the policy keeps other tenants out.
+                seen = set(session.scalars(text(f"SELECT DISTINCT {column} FROM {table}")))
+                expected = {uuid.UUID(account["tenant_id"])} if table in POPULATED else set()
+                if table in POPULATED:
+                    assert seen == expected, table
+                else:
+                    assert seen <= {uuid.UUID(account["tenant_id"])}, table
+            customers = session.scalars(select(Customer)).all()
+            own, other = ("a", "b") if account is a else ("b", "a")
+            emails = {c.email for c in customers}
+            assert f"buyer-{own}@example.com" in emails
+            assert f"buyer-{other}@example.com" not in emails
+            assert {c.tenant_id for c in customers} == {uuid.UUID(account["tenant_id"])}
+    # Both shops hold the same Shopify order id; each session sees its own copy only.
+    with session_scope(settings.database_url) as session:
+        assert len(session.scalars(select(Order)).all()) == 2
+
+
+def test_no_tenant_set_sees_nothing(
+    settings: Settings, two_tenants: tuple[Account, Account]
+) -> None:
+    with anonymous_session(settings) as session:
+        for table, _ in readable_tenant_tables(settings):
+            assert session.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+
+
+def test_writes_cannot_reach_another_tenant(
+    settings: Settings, two_tenants: tuple[Account, Account]
+) -> None:
+    a, b = two_tenants
+    with tenant_session(settings, a["tenant_id"]) as session:
+        changed = session.execute(
+            text("UPDATE users SET role = 'analyst' WHERE tenant_id = :b"), {"b": b["tenant_id"]}
+        )
+        assert changed.rowcount == 0  # type: ignore[attr-defined]
+        deleted = session.execute(
+            text("DELETE FROM api_keys WHERE tenant_id = :b"), {"b": b["tenant_id"]}
+        )
+        assert deleted.rowcount == 0  # type: ignore[attr-defined]
+    with (
+        pytest.raises(DBAPIError, match="row-level security"),
+        tenant_session(settings, a["tenant_id"]) as session,
+    ):
+        session.execute(
+            text(
+                "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, created_by) "
+                "VALUES (:b, 'x', 'x', 'x', :user)"
+            ),
+            {"b": b["tenant_id"], "user": b["user_id"]},
+        )
+    with (
+        pytest.raises(DBAPIError, match="permission denied"),
+        tenant_session(settings, a["tenant_id"]) as session,
+    ):
+        session.execute(text("DELETE FROM customers"))
+    with tenant_session(settings, b["tenant_id"]) as session:
+        assert session.scalar(text("SELECT count(*) FROM api_keys")) == 1
+        assert session.scalar(text("SELECT count(*) FROM users WHERE role = 'owner'")) == 1
+
+
+def test_another_tenants_ids_answer_404(
+    api_client: FlaskClient, client: FlaskClient, two_tenants: tuple[Account, Account]
+) -> None:
+    a, b = two_tenants
+    b_key = api_client.get("/api/ingest-keys", headers=b["headers"]).get_json()[0]["id"]
+    b_invite = api_client.get("/api/invites", headers=b["headers"]).get_json()[0]["id"]
+    attempts = [
+        ("GET", f"/api/users/{b['user_id']}", None),
+        ("PATCH", f"/api/users/{b['user_id']}", {"role": "analyst"}),
+        ("DELETE", f"/api/invites/{b_invite}", None),
+        ("DELETE", f"/api/ingest-keys/{b_key}", None),
+    ]
+    for method, path, body in attempts:
+        response = api_client.open(path, method=method, json=body, headers=a["headers"])
+        assert response.status_code == 404, path
+        assert response.get_json()["error"] == "not_found"
+    # Nothing of B's changed.
+    assert (
+        api_client.get(f"/api/users/{b['user_id']}", headers=b["headers"]).get_json()["role"]
+        == "owner"
+    )
+    keys = api_client.get("/api/ingest-keys", headers=b["headers"]).get_json()
+    assert keys[0]["revoked_at"] is None
+    invites = api_client.get("/api/invites", headers=b["headers"]).get_json()
+    assert invites[0]["status"] == "pending"
+    assert [u["email"] for u in api_client.get("/api/users", headers=a["headers"]).get_json()] == [
+        a["email"]
+    ]
+
+
+# --- schema audit -------------------------------------------------------------------------------
+
+
+def test_every_tenant_table_has_rls_enabled_and_forced(settings: Settings) -> None:
+    with get_engine(settings.database_url).connect() as conn:
+        for table, _ in tenant_tables(settings):
+            enabled, forced = conn.execute(
+                text(
+                    "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                    "WHERE oid = to_regclass(:t)"
+                ),
+                {"t": table},
+            ).one()
+            assert enabled and forced, table
+            roles = conn.execute(
+                text("SELECT roles::text[] FROM pg_policies WHERE tablename = :t"), {"t": table}
+            ).scalars()
+            assert any(API_DB_ROLE in r for r in roles), table
+
+
+def test_the_api_role_is_powerless(settings: Settings) -> None:
+    with get_engine(settings.database_url).connect() as conn:
+        role = conn.execute(
+            text(
+                "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
+                "FROM pg_roles WHERE rolname = :r"
+            ),
+            {"r": API_DB_ROLE},
+        ).one()
+        assert not (role.rolsuper or role.rolbypassrls or role.rolcreaterole or role.rolcreatedb)
+        owned = conn.execute(
+            text(
+                """
+                SELECT (SELECT count(*) FROM pg_class WHERE relowner = :o)
+                     + (SELECT count(*) FROM pg_proc WHERE proowner = :o)
+                     + (SELECT count(*) FROM pg_namespace WHERE nspowner = :o)
+                     + (SELECT count(*) FROM pg_type WHERE typowner = :o)
+                     + (SELECT count(*) FROM pg_database WHERE datdba = :o)
+                """
+            ),
+            {"o": role.oid},
+        ).scalar()
+        assert owned == 0
+        memberships = conn.execute(
+            text("SELECT count(*) FROM pg_auth_members WHERE member = :o"), {"o": role.oid}
+        ).scalar()
+        assert memberships == 0
+
+
+KEYS = text(
+    """
+    SELECT con.conname, con.contype, rel.relname,
+           array(SELECT a.attname::text FROM unnest(con.conkey) AS k(n)
+                 JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.n),
+           array(SELECT a.attname::text FROM unnest(con.confkey) AS k(n)
+                 JOIN pg_attribute AS a ON a.attrelid = con.confrelid AND a.attnum = k.n),
+           ref.relname
+    FROM pg_constraint AS con
+    JOIN pg_class AS rel ON rel.oid = con.conrelid
+    LEFT JOIN pg_class AS ref ON ref.oid = con.confrelid
+    WHERE con.contype IN ('p', 'u', 'f', 'x') AND rel.relnamespace = current_schema()::regnamespace
+    """
+)
+UNIQUE_INDEXES = text(
+    """
+    SELECT i.indexrelid::regclass::text, rel.relname,
+           array(SELECT a.attname::text FROM unnest(i.indkey) AS k(n)
+                 JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.n)
+    FROM pg_index AS i JOIN pg_class AS rel ON rel.oid = i.indrelid
+    WHERE i.indisunique AND rel.relnamespace = current_schema()::regnamespace
+    """
+)
+# The tenant registry itself: shops are unique across tenants by nature.
+REGISTRY_KEYS = {"uq_tenants_shop_domain"}
+
+
+def test_every_key_includes_the_tenant(settings: Settings) -> None:
+    tables = dict(tenant_tables(settings))
+    with get_engine(settings.database_url).connect() as conn:
+        for name, kind, table, columns, ref_columns, ref_table in conn.execute(KEYS):
+            if table not in tables or name in REGISTRY_KEYS:
+                continue
+            assert tables[table] in columns, f"{name} on {table} lacks the tenant"
+            if kind == "f":
+                # The tenant column must map onto the referenced table's tenant column.
+                mapped = dict(zip(columns, ref_columns, strict=True))
+                assert mapped[tables[table]] == tables[ref_table], name
+        for name, table, columns in conn.execute(UNIQUE_INDEXES):
+            if table in tables and name not in REGISTRY_KEYS:
+                assert tables[table] in columns, f"unique index {name} lacks the tenant"
+
+
+def test_login_lookup_is_a_pinned_security_definer(settings: Settings) -> None:
+    with get_engine(settings.database_url).connect() as conn:
+        fn = conn.execute(
+            text(
+                """
+                SELECT p.prosecdef, p.proconfig, r.rolname AS owner,
+                       has_function_privilege(:api, p.oid, 'EXECUTE') AS api_may,
+                       EXISTS (SELECT 1 FROM aclexplode(p.proacl) AS a WHERE a.grantee = 0)
+                           AS public_may
+                FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner
+                WHERE p.proname = 'cartwheel_login_lookup'
+                """
+            ),
+            {"api": API_DB_ROLE},
+        ).one()
+    assert fn.prosecdef and fn.owner != API_DB_ROLE
+    assert any(setting.startswith("search_path=") for setting in fn.proconfig)
+    assert fn.api_may and not fn.public_may
+
+
+# --- a pipeline role that is not superuser ------------------------------------------------------
+
+
+@pytest.fixture
+def owner_database(pg_server: str) -> Iterator[str]:
+    """A fresh database owned and migrated by a role that is neither superuser nor BYPASSRLS."""
+    role = f"cw_owner_{uuid.uuid4().hex[:8]}"
+    name = f"cartwheel_owned_{uuid.uuid4().hex[:8]}"
+    admin = make_url(pg_server.replace("postgres://", "postgresql://", 1))
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE")
+            cur.execute(f"CREATE DATABASE {name} OWNER {role}")
+        url = admin.set(username=role, password=None, database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        # FORCE ends any pooled connection the test left open.
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            cur.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.close()
+
+
+def test_pipeline_and_api_work_when_the_owner_is_not_superuser(
+    owner_database: str, settings: Settings
+) -> None:
+    upgrade(owner_database)
+    owned = settings.with_overrides(database_url=owner_database)
+    api = create_app(owned).test_client()
+    receiver = create_receiver(owned).test_client()
+    body = {
+        "name": "Owned",
+        "email": f"o-{uuid.uuid4().hex[:6]}@example.com",
+        "password": PASSWORD,
+        "store_url": f"owned-{uuid.uuid4().hex[:6]}",
+        "webhook_secret": "owned-secret",
+    }
+    registered = api.post("/tenants/register", json=body)
+    assert registered.status_code == 201, registered.get_json()
+    shop = registered.get_json()["tenant"]["shop_domain"]
+    sender = Sender(receiver, shop=shop, secret="owned-secret")
+    assert sender.send("customers/create", sample_json("customers_create")).status_code == 200
+    assert drain_all(owned) == 1
+    tokens = login(api, body["email"])
+    with tenant_session(owned, tokens["tenant_id"]) as session:
+        assert len(session.scalars(select(Customer)).all()) == 1
+    with session_scope(owned.database_url) as session:
+        assert len(session.scalars(select(Customer)).all()) == 1
+    for url in (owned.database_url, owned.api_db_url):
+        get_engine(url).dispose()
+
+
+# --- the migration goes down and up again -------------------------------------------------------
+
+
+def test_migration_downgrades_and_upgrades(pg_server: str) -> None:
+    with services.fresh_database(pg_server) as url:
+        upgrade(url)
+        command.downgrade(alembic_config(url), "0002-1")
+        engine = get_engine(url)
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT to_regclass('users')")) is None
+            assert not conn.scalar(
+                text("SELECT relrowsecurity FROM pg_class WHERE oid = 'customers'::regclass")
+            )
+            assert not conn.scalar(
+                text("SELECT count(*) FROM pg_proc WHERE proname = 'cartwheel_login_lookup'")
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT to_regclass('users')")) is not None
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Abandonment: open checkouts and carts that saw no progress within the window."""

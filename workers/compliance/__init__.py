@@ -1,0 +1,1 @@
+"""Compliance and app webhooks: redact, export, erase a shop, mark it uninstalled."""

@@ -1,0 +1,1 @@
+"""The drain: event streams to tables, in batches, acknowledged after commit."""

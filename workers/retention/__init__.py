@@ -1,0 +1,1 @@
+"""Retention: raw payloads are purged after each tenant's period."""

@@ -1,0 +1,274 @@
+"""The one Celery app: its configuration, queues, schedule, retry policies, time limits, the
+resources each worker process holds, and the signals that tie them together.
+
+Tasks live beside their domain (workers/<domain>/tasks.py) and are declared with `job(...)`,
+which gives each its stable name from core/jobs.py and its policy from here; they stay thin:
+take this process's `Resources`, call a plain function, return.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, TypeVar
+
+import redis
+from celery import Celery, Task
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
+
+from core import jobs, logs
+from core.errors import TransientError
+from core.settings import Settings
+from core.versions import bump_versions
+from core.wire import StreamConsumer
+from models.db import reset_engines_after_fork
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = Celery(
+    "cartwheel",
+    include=[
+        "workers.drain.tasks",
+        "workers.abandonment.tasks",
+        "workers.compliance.tasks",
+        "workers.retention.tasks",
+        "workers.sync.tasks",
+    ],
+)
+
+SENT_AT = "cartwheel_sent_at"  # header: when beat (or anyone) published the message
+
+
+@dataclass(frozen=True)
+class Retry:
+    """When a task retries by itself: on these errors, with capped, jittered backoff."""
+
+    on: tuple[type[BaseException], ...]
+    backoff: int
+    backoff_max: int
+    max_retries: int
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "autoretry_for": self.on,
+            "retry_backoff": self.backoff,
+            "retry_backoff_max": self.backoff_max,
+            "retry_jitter": True,
+            "max_retries": self.max_retries,
+        }
+
+
+# Our own infrastructure (PostgreSQL, Redis) coming back: seconds, so retry soon and often.
+TRANSIENT = Retry(on=(TransientError,), backoff=1, backoff_max=30, max_retries=10)
+# Shopify's Admin API failing for a while: minutes, so back off further and give up sooner;
+# the run keeps its checkpoint and resumes when started again.
+ADMIN_API = Retry(on=(TransientError,), backoff=5, backoff_max=300, max_retries=5)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Seconds a task may run: a soft limit it can clean up after, then a hard one."""
+
+    soft: float
+    hard: float
+
+
+# Every task has limits, so that no job can hold a pool process for ever. The drain and the
+# sweeps stop by their own time budgets (drain_time_budget, sweep_time_budget) well inside them.
+LIMITS: dict[str, Limits] = {
+    jobs.DRAIN: Limits(120, 180),
+    jobs.RECLAIM: Limits(120, 180),
+    jobs.SWEEP_ABANDONED: Limits(300, 360),
+    jobs.ACT_ON_COMPLIANCE: Limits(300, 360),
+    jobs.PURGE_RAW_PAYLOADS: Limits(300, 360),
+    jobs.RECONCILE_ALL: Limits(60, 120),
+    jobs.RECONCILE_TENANT: Limits(1800, 1860),
+    jobs.BACKFILL: Limits(6 * 3600, 6 * 3600 + 60),
+}
+
+
+class Resources:
+    """What one process holds for its jobs: settings, a Redis client, its stream consumer."""
+
+    def __init__(self, settings: Settings, consumer_name: str | None = None) -> None:
+        self.settings = settings
+        self._consumer_name = consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=30)
+
+    @cached_property
+    def consumer(self) -> StreamConsumer:
+        """This process's stream consumer; its name survives task retries, not process death."""
+        consumer = StreamConsumer(self.redis, self.settings, self._consumer_name)
+        consumer.ensure_groups()
+        return consumer
+
+    def bump_versions(self, tenant_ids: Any, *, strict: bool = False) -> None:
+        """Invalidate the cached dashboard answers of tenants whose rows just changed."""
+        bump_versions(self.redis, self.settings.namespace, tenant_ids, strict=strict)
+
+    def close(self) -> None:
+        if "redis" in self.__dict__:
+            self.redis.close()
+
+
+_current: list[Resources] = []
+
+
+def resources() -> Resources:
+    """This process's resources, created on first use (after a fork, afresh)."""
+    if not _current:
+        _current.append(Resources(Settings.from_env()))
+    return _current[0]
+
+
+def job(name: str, *, retry: Retry | None = TRANSIENT, **options: Any) -> Callable[[F], Any]:
+    """Declare a task under its stable name, with its retry policy and time limits."""
+    limits = LIMITS[name]
+    extra = retry.options() if retry else {}
+
+    def declare(fn: F) -> Any:
+        return app.task(
+            name=name,
+            bind=True,
+            soft_time_limit=limits.soft,
+            time_limit=limits.hard,
+            **extra,
+            **options,
+        )(fn)
+
+    return declare
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Everything Celery, redbeat and Flower need, derived from cartwheel's settings."""
+    queue = jobs.queue_of(settings, jobs.DRAIN)
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        # Keep reconnecting to a Redis that restarts, however long it takes.
+        "broker_connection_max_retries": None,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "task_default_queue": queue,
+        "task_routes": {name: {"queue": jobs.queue_of(settings, name)} for name in jobs.JOBS},
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_prefetch_multiplier": 1,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        # Our JSON handler writes to stderr; redirected, its records would loop back and vanish.
+        "worker_redirect_stdouts": False,
+        "timezone": "UTC",
+        "beat_scheduler": "workers.beat:Scheduler",
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_key_prefix": f"{settings.namespace}:redbeat",
+        # A short lock so a standby beat takes over quickly when the active one dies;
+        # the loop interval must stay well under it so the holder keeps renewing the lock.
+        "redbeat_lock_timeout": settings.beat_lock_timeout,
+        "beat_max_loop_interval": settings.beat_max_loop_interval,
+        "beat_schedule": schedule(settings),
+    }
+
+
+def schedule(settings: Settings) -> dict[str, Any]:
+    """What beat sends, how often. A message nobody took before the next one is dropped."""
+    every = {
+        "drain": (jobs.DRAIN, settings.drain_interval, max(2.0, 2 * settings.drain_interval)),
+        "reclaim": (jobs.RECLAIM, settings.reclaim_interval, None),
+        "sweep-abandoned": (jobs.SWEEP_ABANDONED, settings.sweep_interval, None),
+        "act-on-compliance": (jobs.ACT_ON_COMPLIANCE, settings.compliance_interval, None),
+        "purge-raw-payloads": (jobs.PURGE_RAW_PAYLOADS, settings.retention_interval, None),
+        "reconcile": (jobs.RECONCILE_ALL, settings.reconcile_interval, None),
+    }
+    return {
+        entry: {
+            "task": name,
+            "schedule": timedelta(seconds=seconds),
+            "options": {"expires": expires or seconds},
+        }
+        for entry, (name, seconds, expires) in every.items()
+    }
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **kwargs: Any) -> None:
+    sender.conf.update(celery_config(resources().settings))
+
+
+@setup_logging.connect
+def _logging(**kwargs: Any) -> None:
+    # Connected, this replaces Celery's own logging setup in the worker, beat and Flower: every
+    # line is JSON, Celery's included.
+    logs.configure_logging(resources().settings.log_level)
+    logging.getLogger("celery").setLevel(os.environ.get("CARTWHEEL_CELERY_LOG_LEVEL", "INFO"))
+
+
+@worker_process_init.connect
+def _fresh_process(**kwargs: Any) -> None:
+    # A forked pool process must not share its parent's sockets or consumer name.
+    _current.clear()
+    reset_engines_after_fork()
+    logs.configure_logging(resources().settings.log_level)
+
+
+@before_task_publish.connect
+def _stamp_sent_at(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    if headers is not None:
+        headers.setdefault(SENT_AT, time.time())
+
+
+_task_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _bind_task(task_id: str | None = None, task: Task | None = None, **kwargs: Any) -> None:
+    if task_id:
+        _task_tokens[task_id] = logs.bind(task_id=task_id, task=getattr(task, "name", None))
+
+
+@task_postrun.connect
+def _unbind_task(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_tokens.pop(task_id or "", None)
+    if token is not None:
+        logs.unbind(token)
+
+
+@worker_ready.connect
+def _serve_metrics(**kwargs: Any) -> None:
+    from workers import monitor
+
+    monitor.serve_metrics(resources().settings)
+
+
+@worker_shutdown.connect
+def _stop_metrics(**kwargs: Any) -> None:
+    from workers import monitor
+
+    monitor.stop_metrics()
+
+
+@worker_process_shutdown.connect
+def _forget_pool_process(**kwargs: Any) -> None:
+    from workers import monitor
+
+    monitor.forget_pool_process()

@@ -1,0 +1,1 @@
+"""Admin API sync: backfills (bulk operations) and reconciles (paginated pulls)."""

@@ -1,0 +1,71 @@
+"""The one write path: webhooks, /ingest, backfill and reconcile all write entities through here.
+
+`write_rows` takes the neutral rows every source is mapped into (resources/rows.py) and applies
+the same rules to all of them: newest version per entity, last-writer-wins against what is
+stored, children that follow the winning version, embedded objects as versions of their own
+entities, tombstones that nothing resurrects, and the links between orders, checkouts and carts.
+It takes a Session and never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from resources import RESOURCES
+from resources.rows import EntityRow, Tombstone, newest_per_key
+from writes.deletes import tombstone
+from writes.entities import Written, upsert_rows
+from writes.links import link_checkouts_and_carts
+from writes.staging import Stager
+
+__all__ = ["WriteResult", "write_rows"]
+
+
+@dataclass
+class WriteResult:
+    """What a write did, for the caller's bookkeeping (stale deliveries, drift counts)."""
+
+    won: list[EntityRow] = field(default_factory=list)  # written: newer than what was stored
+    lost: list[EntityRow] = field(default_factory=list)  # an equal or newer version stays
+    inserted: int = 0  # of `won`, entities new to their table
+    tenants: set[uuid.UUID] = field(default_factory=set)  # tenants whose rows changed
+
+
+def write_rows(
+    session: Session, rows: Sequence[EntityRow], tombstones: Sequence[Tombstone] = ()
+) -> WriteResult:
+    """Write versions and deletions of entities, in registry order; returns what won."""
+    stager = Stager(session)
+    result = WriteResult()
+    links: dict[str, set[tuple[uuid.UUID, Any]]] = {"checkouts": set(), "carts": set()}
+    for name, resource in RESOURCES.items():
+        mine = [r for r in rows if r.resource == name]
+        latest = newest_per_key(mine)
+        written = _upsert(session, stager, name, latest)
+        won = {(w.tenant_id, w.key) for w in written}
+        winners = {id(r) for r in latest if (r.tenant_id, r.key) in won}
+        result.won += [r for r in latest if id(r) in winners]
+        result.lost += [r for r in mine if id(r) not in winners]
+        result.inserted += sum(w.inserted for w in written)
+        result.tenants |= {w.tenant_id for w in written}
+        # An object inside a version is a version of its own entity too (an order's customer).
+        embedded = newest_per_key([e for r in latest for e in r.embedded])
+        for inner in {e.resource for e in embedded}:
+            _upsert(session, stager, inner, [e for e in embedded if e.resource == inner])
+        gone = [t for t in tombstones if t.resource == name]
+        tombstone(session, resource, gone)
+        result.tenants |= {t.tenant_id for t in gone}
+        for row in mine:
+            for target, token in resource.link_tokens(row).items():
+                links[target].add((row.tenant_id, token))
+    link_checkouts_and_carts(session, links["checkouts"], links["carts"])
+    return result
+
+
+def _upsert(session: Session, stager: Stager, name: str, rows: list[EntityRow]) -> list[Written]:
+    return upsert_rows(session, stager, RESOURCES[name], rows) if rows else []
