@@ -16,6 +16,8 @@ from prometheus_client import multiprocess
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 30
+# Each worker builds its app, and opens its own Redis connection, after the fork.
+preload_app = False
 # Shorter than the launcher's stop timeout, so a stop never has to SIGKILL a healthy server.
 graceful_timeout = 15
 keepalive = 5

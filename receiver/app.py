@@ -9,9 +9,11 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import redis
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 import resources
@@ -43,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the receiver app (settings from the environment unless given)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    client = _queue_client(settings.redis_url)
     writer = StreamWriter(client, settings)
     tenants = ShopSecrets(
         get_engine(settings.database_url), settings.secret_keys, settings.secret_cache_seconds
@@ -76,9 +78,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                 ),
                 started,
             )
-        metrics.WEBHOOKS.labels(envelope.topic, "accepted").inc()
-        metrics.LATENCY.observe(time.perf_counter() - started)
-        return jsonify(status="accepted", webhook_id=envelope.webhook_id)
+        metrics.accepted(envelope.topic, time.perf_counter() - started)
+        return _accepted(envelope.webhook_id)
 
     @app.post("/webhooks")
     def webhooks() -> Response:
@@ -103,6 +104,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+def _queue_client(url: str) -> redis.Redis:
+    """The receiver's Redis client: one connection, opened now.
+
+    A sync gunicorn worker serves one request at a time, so one connection is all it needs, and
+    without a pool in between a command is a third cheaper. Should Redis be down while the worker
+    starts, a pooled client (which connects on first use) does instead. Each worker builds its
+    own app after the fork (gunicorn without --preload), so no connection is shared.
+    """
+    options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    try:
+        return redis.Redis.from_url(url, single_connection_client=True, **options)
+    except redis.RedisError:
+        return redis.Redis.from_url(url, **options)
+
+
 def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | None) -> Envelope:
     """Check size, headers, topic, shop and signature, in that order, before parsing the body."""
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
@@ -110,7 +126,7 @@ def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | Non
             413, "payload_too_large", f"Body over the {settings.max_body_bytes}-byte limit."
         )
     try:
-        headers = read_headers(request.headers)
+        headers = read_headers(request.environ)
     except HeaderError as exc:
         raise Rejected(400, "bad_headers", str(exc)) from exc
     if headers.topic not in resources.TOPICS:
@@ -133,7 +149,7 @@ def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | Non
         )
     tenant_id = _authenticate(tenants, headers, body)
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = parse_json(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(400, "bad_json", "The body is not valid JSON.", headers.topic) from exc
     if not isinstance(payload, dict):
@@ -185,3 +201,21 @@ def _answer_rejection(exc: Rejected, started: float) -> Response:
     )
     headers = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
     return json_error(exc.status, exc.code, exc.message, headers)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, with the drain's acceptance (the standard library's json module).
+
+    orjson reads the common case several times faster; it accepts strict JSON only, a subset of
+    what json.loads takes, so whatever it refuses is decided by json.loads.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body.decode("utf-8"))
+
+
+def _accepted(webhook_id: str) -> Response:
+    # Built by hand: this answer is the hot path, and jsonify costs as much as the rest of it.
+    body = b'{"status":"accepted","webhook_id":' + orjson.dumps(webhook_id) + b"}\n"
+    return Response(body, status=200, mimetype="application/json")

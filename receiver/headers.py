@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 REQUIRED = ("Topic", "Hmac-Sha256", "Shop-Domain", "Webhook-Id")
+OPTIONAL = ("Event-Id", "Triggered-At", "API-Version")
 _MAX_HEADER = 255
-
-
-class HeaderSource(Protocol):
-    def get(self, key: str) -> str | None: ...
 
 
 class HeaderError(ValueError):
@@ -28,16 +26,20 @@ class DeliveryHeaders:
     api_version: str
 
 
-def _get(headers: HeaderSource, name: str) -> str:
-    # Werkzeug's Headers are case-insensitive already; both prefixes are Shopify's.
-    value = headers.get(f"X-Shopify-{name}") or headers.get(f"Shopify-{name}") or ""
-    return value.strip()
+def _keys(name: str) -> tuple[str, str]:
+    # The WSGI environ keys of a header: upper case, dashes as underscores, so any case matches.
+    key = name.upper().replace("-", "_")
+    return f"HTTP_X_SHOPIFY_{key}", f"HTTP_SHOPIFY_{key}"
 
 
-def read_headers(headers: HeaderSource) -> DeliveryHeaders:
-    """Parse the delivery headers; raises HeaderError naming what is missing or too long."""
+_ENVIRON_KEYS = {name: _keys(name) for name in (*REQUIRED, *OPTIONAL)}
+
+
+def read_headers(environ: Mapping[str, Any]) -> DeliveryHeaders:
+    """Parse the delivery headers of a WSGI request; raises HeaderError naming what is wrong."""
     values = {
-        name: _get(headers, name) for name in (*REQUIRED, "Event-Id", "Triggered-At", "API-Version")
+        name: (environ.get(prefixed) or environ.get(bare) or "").strip()
+        for name, (prefixed, bare) in _ENVIRON_KEYS.items()
     }
     missing = [f"X-Shopify-{n}" for n in REQUIRED if not values[n]]
     if missing:
