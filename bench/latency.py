@@ -124,7 +124,7 @@ def _celery(env: dict[str, str], settings: Settings, workdir: Path) -> Iterator[
         *celery, "worker", "-Q", ",".join(jobs.queues(settings)), "-n", f"{settings.namespace}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
     ]  # fmt: skip
-    beat_args = [*celery, "beat", "-S", "redbeat.RedBeatScheduler", "-l", "INFO"]
+    beat_args = [*celery, "beat", "-l", "INFO"]
     with child(worker_args, env, workdir / "lat-worker.log", cwd=workdir) as worker:
         worker.wait_for_text("ready.", timeout=60)
         with child(beat_args, env, workdir / "lat-beat.log", cwd=workdir) as beat:

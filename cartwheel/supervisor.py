@@ -1,8 +1,8 @@
 """A small process supervisor for `cartwheel run`: the Procfile's processes in one terminal.
 
 Each child runs in its own process group, so the terminal's Ctrl-C reaches only the launcher,
-which then stops every child in order: SIGTERM to each group, a grace period, SIGKILL for
-stragglers. Output lines are prefixed with the child's name.
+which then stops every child in order: SIGTERM to each child, a grace period, SIGKILL for
+whatever is left of its group. Output lines are prefixed with the child's name.
 """
 
 from __future__ import annotations
@@ -95,6 +95,12 @@ class Child:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
 
+    def signal_leader(self, sig: int) -> None:
+        """Signal the process itself, which stops its own children in order (a Celery worker
+        lets its pool finish the tasks in hand; gunicorn, its requests in flight)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
     def group_alive(self) -> bool:
         """True while the child or anything it started (gunicorn and Celery pools) runs."""
         self.popen.poll()  # reap the leader, or a zombie keeps the group "alive"
@@ -103,6 +109,8 @@ class Child:
     def finish(self) -> None:
         self.popen.wait()
         self._pump.join(timeout=2)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
 
 
 class Supervisor:
@@ -130,10 +138,14 @@ class Supervisor:
                 raise ChildDied(child.name, code)
 
     def stop(self) -> None:
-        """SIGTERM every group, wait up to stop_timeout, SIGKILL what is left, reap."""
+        """SIGTERM every child, wait up to stop_timeout, SIGKILL what is left of its group, reap.
+
+        Only the child itself gets the SIGTERM: a signal to the whole group would reach a
+        Celery worker's pool processes too and kill them mid-batch.
+        """
         running = [c for c in self.children if c.group_alive()]
         for child in running:
-            child.signal_group(signal.SIGTERM)
+            child.signal_leader(signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         while time.monotonic() < deadline and not self.hurry.is_set():
             if not any(c.group_alive() for c in running):

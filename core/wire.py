@@ -150,7 +150,18 @@ class StreamWriter:
         self._roomy_until: dict[str, float] = {}
 
     def enqueue(self, envelope: Envelope) -> str:
-        """Append one envelope; returns the entry id or raises QueueFull / redis errors."""
+        """Append one envelope; returns the entry id or raises QueueFull / redis errors.
+
+        A connection that broke since its last use (Redis restarted) fails its first command;
+        the append is tried once more on a fresh one. Should both have reached Redis, the event
+        log takes the second as a duplicate.
+        """
+        try:
+            return self._append(envelope)
+        except redis.ConnectionError:
+            return self._append(envelope)
+
+    def _append(self, envelope: Envelope) -> str:
         key = self._keys[shard_of(envelope.tenant_id, len(self._keys))]
         fields = envelope.to_fields()
         if self._roomy_until.get(key, 0.0) > time.monotonic():

@@ -26,6 +26,7 @@ from cartwheel.commands.common import read_env_file
 from core import jobs
 from core.settings import Settings
 from models.db import sqlalchemy_url
+from tests.support.faults_services import redis_server
 from tests.support.processes import Proc, child_env, send_task
 from tests.support.samples import sample_body
 from tests.support.services import free_port
@@ -40,8 +41,9 @@ PROCESSES = {"receiver", "dashboard", "worker", "beat", "flower"}
 class Stack:
     """`cartwheel run` in a working directory of its own, its output in a log file."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, services: dict[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.services = services or {}
         self.state = workdir / ".cartwheel"
         self.ports = {
             name: free_port() for name in ("receiver", "dashboard", "flower", "redis", "metrics")
@@ -58,14 +60,18 @@ class Stack:
             if k not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
             and not k.startswith("CARTWHEEL_")
         }
-        return env | {
-            "CARTWHEEL_RECEIVER_PORT": str(self.ports["receiver"]),
-            "CARTWHEEL_DASHBOARD_PORT": str(self.ports["dashboard"]),
-            "CARTWHEEL_FLOWER_PORT": str(self.ports["flower"]),
-            "CARTWHEEL_REDIS_PORT": str(self.ports["redis"]),
-            "CARTWHEEL_WORKER_METRICS_PORT": str(self.ports["metrics"]),
-            "WEB_CONCURRENCY": "1",  # a light stack: this machine has two cores
-        }
+        return (
+            env
+            | {
+                "CARTWHEEL_RECEIVER_PORT": str(self.ports["receiver"]),
+                "CARTWHEEL_DASHBOARD_PORT": str(self.ports["dashboard"]),
+                "CARTWHEEL_FLOWER_PORT": str(self.ports["flower"]),
+                "CARTWHEEL_REDIS_PORT": str(self.ports["redis"]),
+                "CARTWHEEL_WORKER_METRICS_PORT": str(self.ports["metrics"]),
+                "WEB_CONCURRENCY": "1",  # a light stack: this machine has two cores
+            }
+            | self.services
+        )
 
     def start(self) -> str:
         """Start `cartwheel run`; return the curl it prints once everything is up."""
@@ -201,6 +207,38 @@ def test_make_run_takes_a_webhook_to_a_row_and_keeps_it_across_a_restart(stack: 
     assert "worker exited unexpectedly" in stack.output()
     assert not [name for name, pid in children.items() if group_alive(pid)]
     assert not (stack.state / "pg" / "postmaster.pid").exists()
+
+
+def test_the_stack_rides_out_a_redis_restart(settings: Settings, tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        stack = Stack(
+            tmp_path / "stack",
+            {
+                "REDIS_URL": server.url,
+                "DATABASE_URL": settings.database_url,
+                "CARTWHEEL_NAMESPACE": settings.namespace,
+                "CARTWHEEL_BEAT_MAX_LOOP_INTERVAL": "1",
+            },
+        )
+        stack.workdir.mkdir()
+        try:
+            curl = stack.start()
+            server.kill()
+            time.sleep(2)
+            server.start()
+            deadline = time.monotonic() + 20
+            while True:  # as Shopify does, deliver again after a 503
+                reply = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=30)
+                if b'"accepted"' in reply.stdout or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert json.loads(reply.stdout)["status"] == "accepted"
+            wait_for_value(settings.database_url, "SELECT count(*) FROM orders", 1, timeout=20)
+            assert stack.popen is not None and stack.popen.poll() is None, stack.output()[-3000:]
+            assert "exited unexpectedly" not in stack.output()
+            assert stack.interrupt() == 0
+        finally:
+            stack.kill_everything()
 
 
 def requests_refused(url: str) -> bool:
