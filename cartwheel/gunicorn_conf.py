@@ -31,6 +31,29 @@ control_socket_disable = True
 errorlog = "-"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 loglevel = os.environ.get("CARTWHEEL_LOG_LEVEL", "info").lower()
+# Every line JSON, the apps' own (with their fields) and gunicorn's, on stderr. The access log
+# stays off unless GUNICORN_ACCESS_LOG is set.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": loglevel.upper(), "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {
+            "level": "INFO" if accesslog else "WARNING",
+            "handlers": ["stderr"],
+            "propagate": False,
+        },
+    },
+}
 # Behind a proxy, set FORWARDED_ALLOW_IPS to its address so client addresses are logged right.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -216,11 +216,12 @@ def _configure(sender: Celery, **kwargs: Any) -> None:
 
 
 @setup_logging.connect
-def _logging(**kwargs: Any) -> None:
+def _logging(loglevel: Any = None, **kwargs: Any) -> None:
     # Connected, this replaces Celery's own logging setup in the worker, beat and Flower: every
-    # line is JSON, Celery's included.
+    # line is JSON, Celery's included, which keeps the level given with --loglevel.
     logs.configure_logging(resources().settings.log_level)
-    logging.getLogger("celery").setLevel(os.environ.get("CARTWHEEL_CELERY_LOG_LEVEL", "INFO"))
+    if loglevel:
+        logging.getLogger("celery").setLevel(loglevel)
 
 
 @worker_process_init.connect

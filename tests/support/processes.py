@@ -113,10 +113,11 @@ def celery_beat(settings: Settings, log_dir: Path, name: str = "beat1") -> Itera
 def receiver_server(
     settings: Settings, log_dir: Path, port: int, workers: int = 2
 ) -> Iterator[str]:
-    """The receiver under gunicorn, as in production; yields its base URL."""
+    """The receiver under gunicorn with the production config; yields its base URL (its log is
+    `receiver-<port>.log` in log_dir)."""
     args = [
-        sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-        "receiver:create_app()",
+        sys.executable, "-m", "gunicorn", "--config", "python:cartwheel.gunicorn_conf",
+        "-b", f"127.0.0.1:{port}", "-w", str(workers), "receiver:create_app()",
     ]  # fmt: skip
     proc = Proc(args, child_env(settings), log_dir / f"receiver-{port}.log")
     base = f"http://127.0.0.1:{port}"

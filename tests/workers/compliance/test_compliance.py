@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from core.settings import Settings
-from models import ComplianceAction, CustomerExport, WebhookEvent
+from core.wire import StreamWriter
+from eventlog.replay import replay_dead_letters
+from models import ComplianceAction, CustomerExport, DeadLetter, WebhookEvent
 from models.db import session_scope
 from tests.support.lifecycle_data import (
     T0,
@@ -490,4 +493,61 @@ def test_a_failed_action_stays_pending_with_its_error_and_is_retried(
     [done] = act_on_recorded_events(Resources(settings))
     assert (done.action, done.outcome) == ("redact_customer", "done")
     assert event(settings, tid, webhook_id).status == "processed"  # type: ignore[union-attr]
+    assert hits(dump(settings), JOHN) == {}
+
+
+def test_an_action_that_keeps_failing_becomes_a_dead_letter_and_holds_up_nothing(
+    shop: Shop, settings: Settings, redis_client: Any
+) -> None:
+    capped = settings.with_overrides(compliance_max_attempts=2)
+    tid = shop.tenant["id"]
+    refuse = (
+        "CREATE FUNCTION cw_test_refuse_redact() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN IF NEW.topic = 'customers/redact' THEN RAISE EXCEPTION 'refused'; END IF; "
+        "RETURN NEW; END $$; "
+        "CREATE TRIGGER cw_test_refuse_redact BEFORE INSERT ON lifecycle_actions "
+        "FOR EACH ROW EXECUTE FUNCTION cw_test_refuse_redact()"
+    )
+    allow = (
+        "DROP TRIGGER IF EXISTS cw_test_refuse_redact ON lifecycle_actions; "
+        "DROP FUNCTION IF EXISTS cw_test_refuse_redact()"
+    )
+    with session_scope(settings.database_url) as s:
+        s.execute(text(refuse))
+    try:
+        redact, redact_topic = str(uuid.uuid4()), "customers/redact"
+        body = compliance_body("customers_redact", shop.tenant["shop"])
+        assert shop.sender.send("customers/redact", body, webhook_id=redact).status_code == 200
+        send(shop.sender, settings)
+        for _ in range(3):
+            assert act_on_recorded_events(Resources(capped)) == []
+        gone = event(settings, tid, redact)
+        assert gone is not None and gone.status == "failed" and "refused" in (gone.error or "")
+        with session_scope(settings.database_url) as s:
+            [letter] = s.scalars(
+                select(DeadLetter).where(
+                    DeadLetter.tenant_id == tid, DeadLetter.topic == redact_topic
+                )
+            ).all()
+        assert letter.webhook_id == redact and "gave up after 2 failed attempts" in letter.error
+        # A later request is acted on: the one that failed no longer comes first.
+        later = deliver(
+            shop, capped, "customers/data_request", compliance_body("customers_data_request",
+            shop.tenant["shop"]),
+        )  # fmt: skip
+        assert event(settings, tid, later).status == "processed"  # type: ignore[union-attr]
+        assert act_on_recorded_events(Resources(capped)) == []  # the dead one is not retried
+    finally:
+        with session_scope(settings.database_url) as s:
+            s.execute(text(allow))
+    # Once the cause is fixed, replaying the dead letter re-arms the event.
+    with session_scope(settings.database_url) as s:
+        result = replay_dead_letters(
+            s, StreamWriter(redis_client, settings), now=datetime.now(UTC), ids=[letter.id]
+        )
+    assert result.replayed == [letter.id]
+    send(shop.sender, settings)
+    [done] = act_on_recorded_events(Resources(settings))
+    assert (done.action, done.outcome) == ("redact_customer", "done")
+    assert event(settings, tid, redact).status == "processed"  # type: ignore[union-attr]
     assert hits(dump(settings), JOHN) == {}
