@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["machine"]["wall_seconds"] = round(time.monotonic() - started, 1)
     path = report.write(results)
+    complete = set(args.only) == set(PHASES) and not results["errors"]
+    if complete and report.write_docs(results, generator):
+        print(f"figures written to {report.DOCS.relative_to(report.ROOT)}")
     print()
     print(report.table(results))
     for note in report.notes(results):

@@ -146,3 +146,37 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+_START, _END = "<!-- bench:figures:start -->", "<!-- bench:figures:end -->"
+
+
+def figures_markdown(results: dict[str, Any], generator: str) -> str:
+    """The figures of a run as the benchmarks page shows them."""
+    m = results["machine"]
+    header = ("figure", "measured", "baseline", "ratio", "target", "result")
+    lines = [
+        f"Measured by `make bench` at commit `{m['commit']}` on {m['started_at'][:10]}: "
+        f"{m['cpus']} cores, {m['platform']}, Python {m['python']}, load generator {generator}, "
+        f"load average {m['load_average_before'][0]} at the start, "
+        f"{m['wall_seconds']:.0f} s in all.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(c.strip() or " " for c in row) + " |" for row in rows(results)]
+    for note in notes(results):
+        lines += ["", f"Note: {note}"]
+    return "\n".join(lines)
+
+
+def write_docs(results: dict[str, Any], generator: str, path: Path = DOCS) -> bool:
+    """Put a complete run's figures between the markers of the benchmarks page."""
+    text = path.read_text()
+    if _START not in text or _END not in text:
+        return False
+    head, rest = text.split(_START, 1)
+    _, tail = rest.split(_END, 1)
+    path.write_text(f"{head}{_START}\n{figures_markdown(results, generator)}\n{_END}{tail}")
+    return True
