@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests run in parallel processes, each with a database of its own.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 
@@ -21,7 +23,7 @@ run: $(STAMP) ## Start the whole system (embedded PostgreSQL and Redis unless DA
 	$(BIN)/cartwheel run
 
 test: $(STAMP) ## Run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, else embedded servers)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP) ## ruff (lint and format check), mypy and the import layers (import-linter)
 	$(BIN)/ruff check .
@@ -36,7 +38,9 @@ format: $(STAMP) ## Apply ruff's formatting and safe fixes
 migrate: $(STAMP) ## Apply the Alembic migrations to DATABASE_URL
 	$(BIN)/cartwheel migrate
 
-bench: $(STAMP) ## Run the benchmarks and print figures and ratios
+bench: $(STAMP) ## Run the benchmarks; a complete run writes its figures to docs/benchmarks.md
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		echo "wrk is not installed: the Python load generator stands in"
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv and caches (keeps ./.cartwheel data)

@@ -10,9 +10,10 @@ import psycopg2
 import pytest
 from alembic import command
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from cartwheel.migrate import alembic_config, upgrade
 from core.settings import API_DB_ROLE, Settings
@@ -44,7 +45,11 @@ TENANT_TABLES = text(
 def tenant_tables(settings: Settings) -> list[tuple[str, str]]:
     """(table, tenant column) of every table that holds tenant rows."""
     with get_engine(settings.database_url).connect() as conn:
-        return [(row[0], row[1]) for row in conn.execute(TENANT_TABLES)]
+        return tenant_tables_in(conn)
+
+
+def tenant_tables_in(conn: Connection) -> list[tuple[str, str]]:
+    return [(row[0], row[1]) for row in conn.execute(TENANT_TABLES)]
 
 
 def readable_tenant_tables(settings: Settings) -> list[tuple[str, str]]:
@@ -212,50 +217,50 @@ def test_another_tenants_ids_answer_404(
 # --- schema audit -------------------------------------------------------------------------------
 
 
-def test_every_tenant_table_has_rls_enabled_and_forced(settings: Settings) -> None:
-    with get_engine(settings.database_url).connect() as conn:
-        for table, _ in tenant_tables(settings):
-            enabled, forced = conn.execute(
-                text(
-                    "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE oid = to_regclass(:t)"
-                ),
-                {"t": table},
-            ).one()
-            assert enabled and forced, table
-            roles = conn.execute(
-                text("SELECT roles::text[] FROM pg_policies WHERE tablename = :t"), {"t": table}
-            ).scalars()
-            assert any(API_DB_ROLE in r for r in roles), table
-
-
-def test_the_api_role_is_powerless(settings: Settings) -> None:
-    with get_engine(settings.database_url).connect() as conn:
-        role = conn.execute(
+def test_every_tenant_table_has_rls_enabled_and_forced(db_session: Session) -> None:
+    conn = db_session.connection()
+    for table, _ in tenant_tables_in(conn):
+        enabled, forced = conn.execute(
             text(
-                "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
-                "FROM pg_roles WHERE rolname = :r"
+                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+                "WHERE oid = to_regclass(:t)"
             ),
-            {"r": API_DB_ROLE},
+            {"t": table},
         ).one()
-        assert not (role.rolsuper or role.rolbypassrls or role.rolcreaterole or role.rolcreatedb)
-        owned = conn.execute(
-            text(
-                """
-                SELECT (SELECT count(*) FROM pg_class WHERE relowner = :o)
-                     + (SELECT count(*) FROM pg_proc WHERE proowner = :o)
-                     + (SELECT count(*) FROM pg_namespace WHERE nspowner = :o)
-                     + (SELECT count(*) FROM pg_type WHERE typowner = :o)
-                     + (SELECT count(*) FROM pg_database WHERE datdba = :o)
-                """
-            ),
-            {"o": role.oid},
-        ).scalar()
-        assert owned == 0
-        memberships = conn.execute(
-            text("SELECT count(*) FROM pg_auth_members WHERE member = :o"), {"o": role.oid}
-        ).scalar()
-        assert memberships == 0
+        assert enabled and forced, table
+        roles = conn.execute(
+            text("SELECT roles::text[] FROM pg_policies WHERE tablename = :t"), {"t": table}
+        ).scalars()
+        assert any(API_DB_ROLE in r for r in roles), table
+
+
+def test_the_api_role_is_powerless(db_session: Session) -> None:
+    conn = db_session.connection()
+    role = conn.execute(
+        text(
+            "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
+            "FROM pg_roles WHERE rolname = :r"
+        ),
+        {"r": API_DB_ROLE},
+    ).one()
+    assert not (role.rolsuper or role.rolbypassrls or role.rolcreaterole or role.rolcreatedb)
+    owned = conn.execute(
+        text(
+            """
+            SELECT (SELECT count(*) FROM pg_class WHERE relowner = :o)
+                 + (SELECT count(*) FROM pg_proc WHERE proowner = :o)
+                 + (SELECT count(*) FROM pg_namespace WHERE nspowner = :o)
+                 + (SELECT count(*) FROM pg_type WHERE typowner = :o)
+                 + (SELECT count(*) FROM pg_database WHERE datdba = :o)
+            """
+        ),
+        {"o": role.oid},
+    ).scalar()
+    assert owned == 0
+    memberships = conn.execute(
+        text("SELECT count(*) FROM pg_auth_members WHERE member = :o"), {"o": role.oid}
+    ).scalar()
+    assert memberships == 0
 
 
 KEYS = text(
@@ -285,37 +290,37 @@ UNIQUE_INDEXES = text(
 REGISTRY_KEYS = {"uq_tenants_shop_domain"}
 
 
-def test_every_key_includes_the_tenant(settings: Settings) -> None:
-    tables = dict(tenant_tables(settings))
-    with get_engine(settings.database_url).connect() as conn:
-        for name, kind, table, columns, ref_columns, ref_table in conn.execute(KEYS):
-            if table not in tables or name in REGISTRY_KEYS:
-                continue
-            assert tables[table] in columns, f"{name} on {table} lacks the tenant"
-            if kind == "f":
-                # The tenant column must map onto the referenced table's tenant column.
-                mapped = dict(zip(columns, ref_columns, strict=True))
-                assert mapped[tables[table]] == tables[ref_table], name
-        for name, table, columns in conn.execute(UNIQUE_INDEXES):
-            if table in tables and name not in REGISTRY_KEYS:
-                assert tables[table] in columns, f"unique index {name} lacks the tenant"
+def test_every_key_includes_the_tenant(db_session: Session) -> None:
+    conn = db_session.connection()
+    tables = dict(tenant_tables_in(conn))
+    for name, kind, table, columns, ref_columns, ref_table in conn.execute(KEYS):
+        if table not in tables or name in REGISTRY_KEYS:
+            continue
+        assert tables[table] in columns, f"{name} on {table} lacks the tenant"
+        if kind == "f":
+            # The tenant column must map onto the referenced table's tenant column.
+            mapped = dict(zip(columns, ref_columns, strict=True))
+            assert mapped[tables[table]] == tables[ref_table], name
+    for name, table, columns in conn.execute(UNIQUE_INDEXES):
+        if table in tables and name not in REGISTRY_KEYS:
+            assert tables[table] in columns, f"unique index {name} lacks the tenant"
 
 
-def test_login_lookup_is_a_pinned_security_definer(settings: Settings) -> None:
-    with get_engine(settings.database_url).connect() as conn:
-        fn = conn.execute(
-            text(
-                """
-                SELECT p.prosecdef, p.proconfig, r.rolname AS owner,
-                       has_function_privilege(:api, p.oid, 'EXECUTE') AS api_may,
-                       EXISTS (SELECT 1 FROM aclexplode(p.proacl) AS a WHERE a.grantee = 0)
-                           AS public_may
-                FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner
-                WHERE p.proname = 'cartwheel_login_lookup'
-                """
-            ),
-            {"api": API_DB_ROLE},
-        ).one()
+def test_login_lookup_is_a_pinned_security_definer(db_session: Session) -> None:
+    conn = db_session.connection()
+    fn = conn.execute(
+        text(
+            """
+            SELECT p.prosecdef, p.proconfig, r.rolname AS owner,
+                   has_function_privilege(:api, p.oid, 'EXECUTE') AS api_may,
+                   EXISTS (SELECT 1 FROM aclexplode(p.proacl) AS a WHERE a.grantee = 0)
+                       AS public_may
+            FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner
+            WHERE p.proname = 'cartwheel_login_lookup'
+            """
+        ),
+        {"api": API_DB_ROLE},
+    ).one()
     assert fn.prosecdef and fn.owner != API_DB_ROLE
     assert any(setting.startswith("search_path=") for setting in fn.proconfig)
     assert fn.api_may and not fn.public_may
