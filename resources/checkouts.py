@@ -76,9 +76,10 @@ def map_checkout(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled
 
 
 COLUMNS = (
-        "shopify_id", "cart_token", "email", "customer_id", "currency", "total_price",
-        "subtotal_price", "created_at", "completed_at",
-    )  # fmt: skip
+    "shopify_id", "cart_token", "email", "customer_id", "currency", "total_price",
+    "subtotal_price", "created_at", "completed_at",
+)  # fmt: skip
+
 
 RESOURCE = Resource(
     name="checkouts",

@@ -151,16 +151,18 @@ def map_order(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
 
 
 COLUMNS = (
-        "name", "order_number", "email", "customer_id", "financial_status",
-        "fulfillment_status", "currency", "total_price", "subtotal_price", "total_tax",
-        "total_discounts", "current_total_price", "total_refunded", "cancel_reason",
-        "cart_token", "checkout_token", "checkout_id", "source_name", "test", "created_at",
-        "processed_at", "cancelled_at", "closed_at",
-    )  # fmt: skip
+    "name", "order_number", "email", "customer_id", "financial_status",
+    "fulfillment_status", "currency", "total_price", "subtotal_price", "total_tax",
+    "total_discounts", "current_total_price", "total_refunded", "cancel_reason",
+    "cart_token", "checkout_token", "checkout_id", "source_name", "test", "created_at",
+    "processed_at", "cancelled_at", "closed_at",
+)  # fmt: skip
+
 TOPICS = (
-        "orders/create", "orders/updated", "orders/paid", "orders/cancelled",
-        "orders/fulfilled", "orders/partially_fulfilled", "orders/edited",
-    )  # fmt: skip
+    "orders/create", "orders/updated", "orders/paid", "orders/cancelled",
+    "orders/fulfilled", "orders/partially_fulfilled", "orders/edited",
+)  # fmt: skip
+
 
 RESOURCE = Resource(
     name="orders",

@@ -84,9 +84,10 @@ def map_product(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
 
 
 COLUMNS = (
-        "title", "handle", "vendor", "product_type", "status", "price", "created_at",
-        "published_at",
-    )  # fmt: skip
+    "title", "handle", "vendor", "product_type", "status", "price", "created_at",
+    "published_at",
+)  # fmt: skip
+
 
 RESOURCE = Resource(
     name="products",

@@ -19,6 +19,7 @@ from core.settings import Settings
 from core.wire import Envelope, consumer_group, stream_keys
 from models import Customer, DeadLetter, Order, OrderLineItem, WebhookEvent
 from models.db import session_scope
+from tests.support.webhooks import Sender
 
 BASE = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 STATUSES = ["pending", "authorized", "paid"]
@@ -179,3 +180,12 @@ def wait_until(
             nudge()
             next_nudge = now + nudge_every
         time.sleep(every)
+
+
+def post_envelopes(sender: Sender, envelopes: list[Envelope], status: int = 200) -> None:
+    """Post each envelope's delivery to the receiver, as Shopify would have sent it."""
+    for e in envelopes:
+        response = sender.send(
+            e.topic, e.body, webhook_id=e.webhook_id, **{"X-Shopify-Triggered-At": e.triggered_at}
+        )
+        assert response.status_code == status, response.get_json()

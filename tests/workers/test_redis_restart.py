@@ -15,16 +15,10 @@ from typing import Any
 
 from core.settings import Settings
 from receiver import create_app
-from tests.support.faults_events import EventSet, logged_ids, wait_until
+from tests.support.faults_events import EventSet, logged_ids, post_envelopes, wait_until
 from tests.support.faults_services import redis_server
 from tests.support.processes import celery_beat, celery_worker
 from tests.support.webhooks import Sender
-
-
-def _deliver(sender: Sender, envelopes: list[Any]) -> None:
-    for e in envelopes:
-        answer = sender.send(e.topic, e.body, webhook_id=e.webhook_id)
-        assert answer.status_code == 200, answer.get_json()
 
 
 def test_beat_and_worker_ride_out_a_redis_restart(
@@ -39,7 +33,7 @@ def test_beat_and_worker_ride_out_a_redis_restart(
         )
         sender = Sender(create_app(s).test_client(), shop=tenant["shop"], secret=tenant["secret"])
         with celery_worker(s, tmp_path) as worker, celery_beat(s, tmp_path) as beat:
-            _deliver(sender, before)
+            post_envelopes(sender, before)
             first = {e.webhook_id for e in before}
             wait_until(lambda: len(logged_ids(s, events.tenants)) == len(first), 30, "drains")
 
@@ -47,7 +41,7 @@ def test_beat_and_worker_ride_out_a_redis_restart(
             time.sleep(2)
             server.start()
             restarted = time.monotonic()
-            _deliver(sender, after)
+            post_envelopes(sender, after)
             total = len({e.webhook_id for e in events.envelopes})
             wait_until(lambda: len(logged_ids(s, events.tenants)) == total, 20, "catch-up")
             recovered = time.monotonic() - restarted

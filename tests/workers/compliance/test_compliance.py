@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -163,6 +164,31 @@ def deliver(shop: Shop, settings: Settings, topic: str, body: dict[str, Any]) ->
     send(shop.sender, settings)
     act_on_recorded_events(Resources(settings))
     return webhook_id
+
+
+@contextmanager
+def refusing_actions(settings: Settings, topic: str | None = None) -> Iterator[None]:
+    """While inside, the database refuses to record actions (of one topic, or any)."""
+    only = f"IF NEW.topic = '{topic}' THEN " if topic else ""
+    refuse = (
+        "CREATE FUNCTION cw_test_refuse_action() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {only}RAISE EXCEPTION 'actions are refused';{' END IF;' if topic else ''} "
+        "RETURN NEW; END $$; "
+        "CREATE TRIGGER cw_test_refuse_action BEFORE INSERT ON lifecycle_actions "
+        "FOR EACH ROW EXECUTE FUNCTION cw_test_refuse_action()"
+    )
+    with session_scope(settings.database_url) as s:
+        s.execute(text(refuse))
+    try:
+        yield
+    finally:
+        with session_scope(settings.database_url) as s:
+            s.execute(
+                text(
+                    "DROP TRIGGER IF EXISTS cw_test_refuse_action ON lifecycle_actions; "
+                    "DROP FUNCTION IF EXISTS cw_test_refuse_action()"
+                )
+            )
 
 
 def event(settings: Settings, tenant_id: uuid.UUID, webhook_id: str) -> WebhookEvent | None:
@@ -462,19 +488,7 @@ def test_a_failed_action_stays_pending_with_its_error_and_is_retried(
 ) -> None:
     """Whatever breaks an action (here the database refuses its record), nothing is lost."""
     tid = shop.tenant["id"]
-    refuse = (
-        "CREATE FUNCTION cw_test_refuse_action() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'actions are refused'; END $$; "
-        "CREATE TRIGGER cw_test_refuse_action BEFORE INSERT ON lifecycle_actions "
-        "FOR EACH ROW EXECUTE FUNCTION cw_test_refuse_action()"
-    )
-    allow = (
-        "DROP TRIGGER IF EXISTS cw_test_refuse_action ON lifecycle_actions; "
-        "DROP FUNCTION IF EXISTS cw_test_refuse_action()"
-    )
-    with session_scope(settings.database_url) as s:
-        s.execute(text(refuse))
-    try:
+    with refusing_actions(settings):
         webhook_id = deliver(
             shop,
             settings,
@@ -486,9 +500,6 @@ def test_a_failed_action_stays_pending_with_its_error_and_is_retried(
         assert pending is not None and pending.status == "recorded"
         assert pending.attempts == 3 and "actions are refused" in (pending.error or "")
         assert hits(dump(settings), JOHN).get("customers")  # rolled back: nothing half done
-    finally:
-        with session_scope(settings.database_url) as s:
-            s.execute(text(allow))
 
     [done] = act_on_recorded_events(Resources(settings))
     assert (done.action, done.outcome) == ("redact_customer", "done")
@@ -501,20 +512,7 @@ def test_an_action_that_keeps_failing_becomes_a_dead_letter_and_holds_up_nothing
 ) -> None:
     capped = settings.with_overrides(compliance_max_attempts=2)
     tid = shop.tenant["id"]
-    refuse = (
-        "CREATE FUNCTION cw_test_refuse_redact() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN IF NEW.topic = 'customers/redact' THEN RAISE EXCEPTION 'refused'; END IF; "
-        "RETURN NEW; END $$; "
-        "CREATE TRIGGER cw_test_refuse_redact BEFORE INSERT ON lifecycle_actions "
-        "FOR EACH ROW EXECUTE FUNCTION cw_test_refuse_redact()"
-    )
-    allow = (
-        "DROP TRIGGER IF EXISTS cw_test_refuse_redact ON lifecycle_actions; "
-        "DROP FUNCTION IF EXISTS cw_test_refuse_redact()"
-    )
-    with session_scope(settings.database_url) as s:
-        s.execute(text(refuse))
-    try:
+    with refusing_actions(settings, topic="customers/redact"):
         redact, redact_topic = str(uuid.uuid4()), "customers/redact"
         body = compliance_body("customers_redact", shop.tenant["shop"])
         assert shop.sender.send("customers/redact", body, webhook_id=redact).status_code == 200
@@ -522,7 +520,11 @@ def test_an_action_that_keeps_failing_becomes_a_dead_letter_and_holds_up_nothing
         for _ in range(3):
             assert act_on_recorded_events(Resources(capped)) == []
         gone = event(settings, tid, redact)
-        assert gone is not None and gone.status == "failed" and "refused" in (gone.error or "")
+        assert (
+            gone is not None
+            and gone.status == "failed"
+            and "actions are refused" in (gone.error or "")
+        )
         with session_scope(settings.database_url) as s:
             [letter] = s.scalars(
                 select(DeadLetter).where(
@@ -537,9 +539,6 @@ def test_an_action_that_keeps_failing_becomes_a_dead_letter_and_holds_up_nothing
         )  # fmt: skip
         assert event(settings, tid, later).status == "processed"  # type: ignore[union-attr]
         assert act_on_recorded_events(Resources(capped)) == []  # the dead one is not retried
-    finally:
-        with session_scope(settings.database_url) as s:
-            s.execute(text(allow))
     # Once the cause is fixed, replaying the dead letter re-arms the event.
     with session_scope(settings.database_url) as s:
         result = replay_dead_letters(

@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from cartwheel.migrate import upgrade
 from core.errors import TransientError
 from core.settings import Settings
-from core.wire import Envelope, StreamWriter, consumer_group, stream_keys
+from core.wire import StreamWriter, consumer_group, stream_keys
 from models import WebhookEvent
 from models.db import get_engine, session_scope
 from receiver import create_app
@@ -34,6 +34,7 @@ from tests.support.faults_events import (
     assert_streams_empty,
     assert_tables_match,
     logged_ids,
+    post_envelopes,
     wait_until,
 )
 from tests.support.faults_services import postgres_server, redis_server
@@ -52,15 +53,6 @@ _WAITING_ON_ORDERS = text(
     "WHERE d.datname = current_database() AND l.locktype = 'relation' "
     "AND l.relation = 'orders'::regclass AND NOT l.granted"
 )
-
-
-def deliver(sender: Sender, envelopes: list[Envelope], status: int = 200) -> None:
-    """Post each envelope's delivery to the receiver, as Shopify would have sent it."""
-    for e in envelopes:
-        response = sender.send(
-            e.topic, e.body, webhook_id=e.webhook_id, **{"X-Shopify-Triggered-At": e.triggered_at}
-        )
-        assert response.status_code == status, response.get_json()
 
 
 def pending_entries(client: redis.Redis, settings: Settings) -> set[str]:
@@ -161,7 +153,7 @@ def test_receiver_answers_503_while_redis_is_down_and_accepts_after(
         s = settings.with_overrides(redis_url=server.url)
         client: FlaskClient = create_app(s).test_client()
         sender = Sender(client, shop=tenant["shop"], secret=tenant["secret"])
-        deliver(sender, before)
+        post_envelopes(sender, before)
 
         server.kill()
         for e in refused[:2]:
@@ -177,7 +169,7 @@ def test_receiver_answers_503_while_redis_is_down_and_accepts_after(
         queue = redis.Redis.from_url(server.url)
         # What was accepted survived the crash; what was refused left nothing behind.
         assert sum(queue.xlen(key) for key in stream_keys(s)) == len(before)
-        deliver(sender, refused)  # Shopify retries what got a 503
+        post_envelopes(sender, refused)  # Shopify retries what got a 503
         drain_all(s)
         assert_tables_match(s, events)
         assert_streams_empty(s, queue)
@@ -192,7 +184,7 @@ def test_drain_whose_redis_disappears_retries_without_loss_or_duplicates(
     with redis_server(tmp_path) as server:
         s = settings.with_overrides(redis_url=server.url)
         sender = Sender(create_app(s).test_client(), shop=tenant["shop"], secret=tenant["secret"])
-        deliver(sender, events.envelopes)
+        post_envelopes(sender, events.envelopes)
         queue = redis.Redis.from_url(server.url)
         res = consuming(s, queue, "fault-consumer")
 
@@ -239,13 +231,13 @@ def test_drains_retry_while_postgres_is_down_and_catch_up(
         events.envelopes.extend(rng.sample(events.envelopes[:split], 5))  # redelivered late
 
         with celery_worker(s, tmp_path) as worker:
-            deliver(sender, events.envelopes[:split])
+            post_envelopes(sender, events.envelopes[:split])
             send_task(s, "cartwheel.drain")
             first = len({e.webhook_id for e in events.envelopes[:split]})
             wait_until(lambda: len(logged_ids(s, events.tenants)) == first, 30, "first drain")
 
             pg.stop()
-            deliver(sender, events.envelopes[split:])
+            post_envelopes(sender, events.envelopes[split:])
             send_task(s, "cartwheel.drain")
             wait_until(lambda: most_retries(worker.output()) >= 2, 60, "the drain to retry")
             pg.start()
@@ -265,7 +257,7 @@ def test_outage_longer_than_reclaim_cycles_dead_letters_nothing(
     sender = Sender(
         create_app(settings).test_client(), shop=tenant["shop"], secret=tenant["secret"]
     )
-    deliver(sender, events.envelopes)
+    post_envelopes(sender, events.envelopes)
     s = settings.with_overrides(reclaim_idle_ms=1, max_deliveries=2)
     # The same failure a stopped server gives: connection refused, a transient error.
     unreachable = s.with_overrides(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
