@@ -173,6 +173,8 @@ def figures_markdown(results: dict[str, Any], generator: str) -> str:
 
 def write_docs(results: dict[str, Any], generator: str, path: Path = DOCS) -> bool:
     """Put a complete run's figures between the markers of the benchmarks page."""
+    if not path.exists():
+        return False
     text = path.read_text()
     if _START not in text or _END not in text:
         return False

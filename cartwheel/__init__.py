@@ -1,3 +1,3 @@
-"""cartwheel: Shopify webhooks into your own PostgreSQL, for many shops at once."""
+"""The cartwheel command line and the local launcher (`cartwheel run`)."""
 
 __version__ = "0.1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from cartwheel.commands.status import status
 from cartwheel.commands.sync import backfill, fake_shopify, reconcile, set_credentials_command
 from cartwheel.commands.tenants import tenants
 from core.errors import CartwheelError
+from core.logs import configure_logging
 
 
 class _Commands(click.Group):
@@ -30,6 +32,9 @@ class _Commands(click.Group):
 @click.version_option(package_name="cartwheel")
 def main() -> None:
     """cartwheel: Shopify webhooks into your own PostgreSQL."""
+    # Log lines (warnings and worse, unless CARTWHEEL_LOG_LEVEL says otherwise) go to stderr as
+    # JSON, as every other process writes them; what a command prints for you goes to stdout.
+    configure_logging(os.environ.get("CARTWHEEL_LOG_LEVEL", "WARNING"))
 
 
 @main.command()

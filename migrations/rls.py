@@ -1,4 +1,4 @@
-"""Row-level security for tenant tables, for migrations to share (ARCHITECTURE.md rule 3).
+"""Row-level security for tenant tables, for migrations to share (docs/architecture.md).
 
 The dashboard API connects as API_DB_ROLE and sets `cartwheel.tenant_id` at the start of every
 transaction; a policy limits that role to the tenant's rows. The role that runs the migrations

@@ -37,7 +37,7 @@ class TenantScoped:
             UUID(as_uuid=True),
             ForeignKey("tenants.id", ondelete="CASCADE"),
             primary_key=True,
-            # Lead every primary key and the column list (ARCHITECTURE.md rule 3).
+            # Lead every primary key and the column list (docs/architecture.md, "Data model").
             sort_order=-10,
         )
 

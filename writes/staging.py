@@ -2,10 +2,10 @@
 
 A batch's rows are streamed to the server with one COPY per table instead of being bound as
 statement parameters: building, quoting and parsing a multi-row INSERT costs several times more,
-on both sides, than the COPY text format (measured: docs/benchmarks.md). Each target table has a
-staging twin, `cw_stage_<table>`: the same columns without constraints, plus a group number that
-tells apart the row sets staged in one transaction, plus where a row's payload comes from. The
-twins are temporary tables of the connection, emptied at every commit.
+on both sides, than the COPY text format. Each target table has a staging twin,
+`cw_stage_<table>`: the same columns without constraints, plus a group number that tells apart
+the row sets staged in one transaction, plus where a row's payload comes from. The twins are
+temporary tables of the connection, emptied at every commit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tenants never see each other (ARCHITECTURE.md rule 3): row-level security and a schema audit."""
+"""Tenants never see each other: row-level security and a schema audit."""
 
 from __future__ import annotations
 

@@ -10,9 +10,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Interval, literal, null, select
+from sqlalchemy import Interval, literal, null, or_, select
 from sqlalchemy.orm import Session
 
+from core.topics import ACTED_ON_TOPICS
 from models import Tenant, WebhookEvent
 from models.base import table_of
 from workers.batches import BatchResult, claim_rows, run_sweep, tenant_group, update_claimed
@@ -45,8 +46,8 @@ def purge_payloads(
             ev.c.tenant_id == t.c.id,
             ev.c.payload.is_not(None),
             ev.c.received_at < literal(now) - t.c.days * literal(timedelta(days=1), Interval()),
-            # A lifecycle webhook not acted on yet still needs its body.
-            ev.c.status != "recorded",
+            # A compliance or app webhook not acted on yet still needs its body.
+            or_(ev.c.status != "recorded", ev.c.topic.not_in(sorted(ACTED_ON_TOPICS))),
         )
         .order_by(ev.c.received_at)
     )

@@ -142,7 +142,7 @@ def insights(args: dict[str, Any]) -> Response:
     """Insights for a range of days in the shop's time zone
 
     Money is exact decimal text in the shop currency; rates have four places and are null when
-    there is nothing to divide by. See the README for every definition. Ranges span at most
+    there is nothing to divide by. docs/metrics.md has every definition. Ranges span at most
     366 days. Answers are cached until the shop's data changes (`X-Cache: hit|miss`).
     """
     principal = current_principal()

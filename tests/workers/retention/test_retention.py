@@ -124,3 +124,15 @@ def test_a_compliance_webhook_keeps_its_payload_until_it_is_acted_on(
     [action] = act_on_recorded_events(Resources(settings))
     assert action.outcome == "done"
     assert purge_expired_payloads(Resources(settings), now=later) == 1
+
+
+def test_a_notification_that_is_only_recorded_is_purged_too(
+    client: FlaskClient, settings: Settings, tenant: dict[str, Any]
+) -> None:
+    body = {"admin_graphql_api_id": "gid://shopify/BulkOperation/1", "status": "completed"}
+    send(sender_for(client, tenant), settings, ("bulk_operations/finish", body))
+    [(topic, status, *_, payload_kept)] = events(settings, tenant["id"]).values()
+    assert (topic, status, payload_kept) == ("bulk_operations/finish", "recorded", True)
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert purge_expired_payloads(Resources(settings), now=later) == 1
+    assert kept(settings, tenant["id"]) == 0
