@@ -204,3 +204,30 @@ class ApiKeyCreatedOut(ApiKeyOut):
     key = fields.String(
         required=True, metadata={"description": "The key itself; it is shown only this once."}
     )
+
+
+class ShopSettings(Schema):
+    """The tenant's settings: abandonment window and raw-payload retention."""
+
+    checkout_abandon_minutes = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 30 * 24 * 60),
+        metadata={
+            "description": "Minutes without progress before a checkout or cart is abandoned."
+        },
+    )
+    raw_retention_days = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 3650),
+        metadata={"description": "Days raw webhook payloads are kept in the event log."},
+    )
+
+
+class ShopSettingsIn(Schema):
+    checkout_abandon_minutes = fields.Integer(validate=validate.Range(1, 30 * 24 * 60))
+    raw_retention_days = fields.Integer(validate=validate.Range(1, 3650))
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Give at least one setting.", "_schema")

@@ -58,7 +58,7 @@ class Action:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A recorded lifecycle webhook being acted on."""
+    """A recorded compliance or app webhook being acted on."""
 
     tenant: Tenant
     webhook_id: str

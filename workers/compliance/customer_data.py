@@ -38,6 +38,7 @@ from models import (
     WebhookEvent,
 )
 from models.base import table_of
+from models.scoping import tenant_select
 from workers.compliance.redaction import (
     Person,
     customer_facts,
@@ -62,13 +63,20 @@ def find_person(
     named = set(order_ids)
     emails = {email.lower()} if email else set()
     stored = session.scalar(
-        select(cust.c.email).where(cust.c.tenant_id == tenant_id, cust.c.shopify_id == customer_id)
+        tenant_select(cust, cust.c.email, tenant_id=tenant_id).where(
+            cust.c.shopify_id == customer_id
+        )
     )
     if stored:
         emails.add(stored.lower())
     found = session.execute(
-        select(orders.c.shopify_id, orders.c.checkout_token, orders.c.cart_token).where(
-            orders.c.tenant_id == tenant_id,
+        tenant_select(
+            orders,
+            orders.c.shopify_id,
+            orders.c.checkout_token,
+            orders.c.cart_token,
+            tenant_id=tenant_id,
+        ).where(
             or_(
                 orders.c.customer_id == customer_id,
                 orders.c.shopify_id.in_(sorted(named)),
@@ -78,8 +86,9 @@ def find_person(
     ).all()
     tokens = {r.checkout_token for r in found if r.checkout_token}
     checkouts = session.execute(
-        select(chk.c.token, chk.c.shopify_id, chk.c.cart_token).where(
-            chk.c.tenant_id == tenant_id,
+        tenant_select(
+            chk, chk.c.token, chk.c.shopify_id, chk.c.cart_token, tenant_id=tenant_id
+        ).where(
             or_(
                 chk.c.customer_id == customer_id,
                 func.lower(chk.c.email).in_(sorted(emails)),
@@ -133,7 +142,7 @@ def _entity_rows(session: Session, model: Any, tenant_id: uuid.UUID, person: Per
         Checkout: lambda: table.c.token.in_(sorted(person.checkout_tokens)),
         Cart: lambda: table.c.token.in_(sorted(person.cart_tokens)),
     }[model]()
-    return table, session.execute(select(table).where(table.c.tenant_id == tenant_id, key)).all()
+    return table, session.execute(tenant_select(table, tenant_id=tenant_id).where(key)).all()
 
 
 def redact_customer(session: Session, *, tenant_id: uuid.UUID, person: Person) -> dict[str, int]:

@@ -23,6 +23,7 @@ from core.settings import Settings
 from models import BackfillCheckpoint, BackfillRun, SyncWatermark
 from models.base import table_of
 from models.db import get_engine, session_scope
+from models.scoping import tenant_select
 from resources.graphql import BULK_BY_ID
 from shops.credentials import admin_api
 from shops.syncs import BackfillError
@@ -93,9 +94,8 @@ def run_backfill(
             return {
                 cp.resource: {"seen": cp.rows_seen, "written": cp.rows_written}
                 for cp in session.scalars(
-                    select(BackfillCheckpoint).where(
-                        BackfillCheckpoint.tenant_id == tenant_id,
-                        BackfillCheckpoint.run_id == run_id,
+                    tenant_select(BackfillCheckpoint, tenant_id=tenant_id).where(
+                        BackfillCheckpoint.run_id == run_id
                     )
                 )
             }

@@ -24,6 +24,7 @@ from core.settings import Settings
 from models import ReconcileRun, SyncWatermark
 from models.base import table_of
 from models.db import session_scope
+from models.scoping import tenant_select
 from resources.graphql import children_query, page_query, search_since
 from resources.registry import Pull, Resource
 from shops.credentials import admin_api, tenants_with_credentials
@@ -70,10 +71,13 @@ def due_tenants(session: Session) -> list[uuid.UUID]:
 def _initial_progress(
     session: Session, settings: Settings, tenant_id: uuid.UUID, now: datetime
 ) -> dict[str, Any]:
-    marks = dict(
+    marks: dict[str, datetime] = dict(
         session.execute(
-            select(SyncWatermark.resource, SyncWatermark.updated_since).where(
-                SyncWatermark.tenant_id == tenant_id
+            tenant_select(
+                SyncWatermark,
+                SyncWatermark.resource,
+                SyncWatermark.updated_since,
+                tenant_id=tenant_id,
             )
         ).all()
     )

@@ -6,14 +6,20 @@ import uuid
 from typing import Any
 
 from dashboard_api.accounts.registration import get_tenant, rotate_webhook_secret
-from dashboard_api.accounts.schemas import SecretIn, SecretOut, TenantOut, UserOut
+from dashboard_api.accounts.schemas import (
+    SecretIn,
+    SecretOut,
+    ShopSettings,
+    ShopSettingsIn,
+    TenantOut,
+    UserOut,
+)
 from dashboard_api.accounts.users import get_user
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
 from dashboard_api.context import current_settings
 from dashboard_api.db import tenant_session
 from dashboard_api.errors import NotFound
-from dashboard_api.views.operations.schemas import LifecycleSettings, LifecycleSettingsIn
 from models import Tenant
 
 blp = Blueprint("tenant", __name__, description="The caller's tenant and user")
@@ -60,8 +66,8 @@ def rotate(data: dict[str, Any]) -> Any:
 
 @blp.route("/api/tenant/lifecycle", methods=["GET"])
 @require_role(*READ_ROLES)
-@blp.response(200, LifecycleSettings)
-def lifecycle_settings() -> Any:
+@blp.response(200, ShopSettings)
+def shop_settings() -> Any:
     """The shop's abandonment window and raw-payload retention."""
     principal = current_principal()
     with tenant_session(current_settings(), principal.tenant_id) as session:
@@ -70,9 +76,9 @@ def lifecycle_settings() -> Any:
 
 @blp.route("/api/tenant/lifecycle", methods=["PATCH"])
 @require_role(*WRITE_ROLES)
-@blp.arguments(LifecycleSettingsIn)
-@blp.response(200, LifecycleSettings)
-def change_lifecycle_settings(data: dict[str, Any]) -> Any:
+@blp.arguments(ShopSettingsIn)
+@blp.response(200, ShopSettings)
+def change_shop_settings(data: dict[str, Any]) -> Any:
     """Change the abandonment window (from the next sweep on) and the retention period."""
     principal = current_principal()
     with tenant_session(current_settings(), principal.tenant_id) as session:

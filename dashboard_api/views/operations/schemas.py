@@ -1,4 +1,4 @@
-"""Schemas of the lifecycle endpoints: dead letters, replay, settings, customer data exports."""
+"""Schemas of the operations endpoints: dead letters, replay, customer data exports."""
 
 from __future__ import annotations
 
@@ -96,31 +96,6 @@ class ReplayOut(Schema):
         required=True,
         metadata={"description": "Asked for, but replayed already or being replayed."},
     )
-
-
-class LifecycleSettings(Schema):
-    checkout_abandon_minutes = fields.Integer(
-        required=True,
-        validate=validate.Range(1, 30 * 24 * 60),
-        metadata={
-            "description": "Minutes without progress before a checkout or cart is abandoned."
-        },
-    )
-    raw_retention_days = fields.Integer(
-        required=True,
-        validate=validate.Range(1, 3650),
-        metadata={"description": "Days raw webhook payloads are kept in the event log."},
-    )
-
-
-class LifecycleSettingsIn(Schema):
-    checkout_abandon_minutes = fields.Integer(validate=validate.Range(1, 30 * 24 * 60))
-    raw_retention_days = fields.Integer(validate=validate.Range(1, 3650))
-
-    @validates_schema
-    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data:
-            raise ValidationError("Give at least one setting.", "_schema")
 
 
 class ExportArgs(Schema):
