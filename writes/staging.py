@@ -88,9 +88,25 @@ class Stager:
         if table.name not in self._created:
             # Temporary tables live as long as the connection, but a rolled back transaction
             # takes their creation with it: ask again in every transaction that stages.
-            cursor.execute(_create_sql(table))
+            # A staged payload is compressed on its way in; lz4, where the server has it, costs
+            # a fraction of the default pglz (the tables it lands in use lz4 already).
+            prefix = "SET LOCAL default_toast_compression = lz4; " if _has_lz4(dbapi) else ""
+            cursor.execute(prefix + _create_sql(table))
             self._created.add(table.name)
         return cursor
+
+
+_LZ4 = "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+_lz4_servers: dict[str, bool] = {}
+
+
+def _has_lz4(dbapi: Any) -> bool:
+    dsn = dbapi.dsn
+    if dsn not in _lz4_servers:
+        with dbapi.cursor() as cursor:
+            cursor.execute(_LZ4)
+            _lz4_servers[dsn] = bool(cursor.fetchone()[0])
+    return _lz4_servers[dsn]
 
 
 def _escape(text: str) -> str:

@@ -54,9 +54,10 @@ class BatchOutcome:
         self.dropped += other.dropped
 
 
-def parse_deliveries(
-    deliveries: list[Delivery],
-) -> tuple[list[tuple[Delivery, Parsed]], BatchOutcome]:
+ParsedBatch = tuple[list[tuple[Delivery, Parsed]], BatchOutcome]
+
+
+def parse_deliveries(deliveries: list[Delivery]) -> ParsedBatch:
     """Decode and validate; poison is set aside, duplicates inside the batch collapse."""
     outcome = BatchOutcome()
     parsed: dict[tuple[str, str], tuple[Delivery, Parsed]] = {}
@@ -79,9 +80,14 @@ def parse_deliveries(
     return list(parsed.values()), outcome
 
 
-def ingest_batch(session: Session, deliveries: list[Delivery]) -> BatchOutcome:
-    """Log every new delivery once, write the data it carries, dead-letter the poison."""
-    parsed, outcome = parse_deliveries(deliveries)
+def ingest_batch(
+    session: Session, deliveries: list[Delivery], parsed_batch: ParsedBatch | None = None
+) -> BatchOutcome:
+    """Log every new delivery once, write the data it carries, dead-letter the poison.
+
+    `parsed_batch` is `parse_deliveries(deliveries)` when the caller has parsed them already.
+    """
+    parsed, outcome = parsed_batch or parse_deliveries(deliveries)
     fresh_keys = log_deliveries(session, [_logged(d, p) for d, p in parsed])
     fresh = [p for _, p in parsed if (p.tenant_id, p.envelope.webhook_id) in fresh_keys]
     missed = [p for _, p in parsed if (p.tenant_id, p.envelope.webhook_id) not in fresh_keys]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,14 @@ from core.settings import Settings
 from core.wire import Delivery, StreamConsumer
 from models.db import session_scope
 from workers.drain import metrics
-from workers.drain.batch import BatchOutcome, Poison, dead_letter, ingest_batch
+from workers.drain.batch import (
+    BatchOutcome,
+    ParsedBatch,
+    Poison,
+    dead_letter,
+    ingest_batch,
+    parse_deliveries,
+)
 from writes.events import write_dead_letters
 
 if TYPE_CHECKING:
@@ -38,22 +46,40 @@ class DrainResult:
 
 
 def drain(res: Resources, *, budget: float | None = None) -> DrainResult:
-    """Process this consumer's own pending entries, then new ones until empty or out of time."""
+    """Process this consumer's own pending entries, then new ones until empty or out of time.
+
+    The next batch is read and parsed in a second thread while the current one is written:
+    parsing is Python work, writing mostly waiting for PostgreSQL, so the two overlap. The batch
+    read ahead is this consumer's pending entry until it is written and acknowledged like any
+    other, so a process dying in between loses nothing.
+    """
     settings, consumer = res.settings, res.consumer
     deadline = time.monotonic() + (settings.drain_time_budget if budget is None else budget)
     result = DrainResult()
     batch = _read(consumer, settings.drain_batch_size, None, pending=True) or _read(
         consumer, settings.drain_batch_size, settings.drain_block_ms
     )
-    while batch:
-        process(res, batch)
-        result.processed += len(batch)
-        result.batches += 1
-        if time.monotonic() >= deadline:
-            result.more = True
-            break
-        batch = _read(consumer, settings.drain_batch_size, settings.drain_block_ms)
+    parsed = parse_deliveries(batch) if batch else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drain-ahead") as ahead:
+        while batch:
+            upcoming = ahead.submit(_read_ahead, consumer, settings)
+            process(res, batch, parsed)
+            result.processed += len(batch)
+            result.batches += 1
+            batch, parsed = upcoming.result()
+            if time.monotonic() >= deadline:
+                if batch:  # read already: write it rather than leave it for the next drain
+                    process(res, batch, parsed)
+                    result.processed += len(batch)
+                    result.batches += 1
+                result.more = True
+                break
     return result
+
+
+def _read_ahead(consumer: StreamConsumer, settings: Settings) -> tuple[list[Delivery], Any]:
+    batch = _read(consumer, settings.drain_batch_size, settings.drain_block_ms)
+    return batch, parse_deliveries(batch) if batch else None
 
 
 def reclaim(res: Resources) -> int:
@@ -73,15 +99,19 @@ def reclaim(res: Resources) -> int:
     return len(claimed)
 
 
-def process(res: Resources, deliveries: list[Delivery]) -> BatchOutcome:
+def process(
+    res: Resources, deliveries: list[Delivery], parsed: ParsedBatch | None = None
+) -> BatchOutcome:
     """Write one batch (or isolate its poison), then acknowledge every entry in it."""
     settings, consumer = res.settings, res.consumer
     started = time.perf_counter()
     worn_out = [d for d in deliveries if d.reclaims > settings.max_deliveries]
     fresh = [d for d in deliveries if d.reclaims <= settings.max_deliveries]
+    if worn_out:
+        parsed = None  # parsed for the whole batch; the fresh part is parsed again
     try:
         with session_scope(settings.database_url) as session:
-            outcome = ingest_batch(session, fresh)
+            outcome = ingest_batch(session, fresh, parsed)
             write_dead_letters(session, [dead_letter(_worn_out(d)) for d in worn_out])
     except Exception as exc:
         # Anything but a transient failure would fail again on every retry: isolate it.
