@@ -51,12 +51,16 @@ class Checkout(TenantScoped, Versioned, Base):
 
 
 class CheckoutTombstone(TenantScoped, Base):
-    """checkouts/delete carries the numeric id but no token; remember it until the row exists."""
+    """checkouts/delete names the checkout by id and cart token, not by its token: remember
+    the deletion until the row it names exists (from API 2026-04 that row has no id)."""
 
     __tablename__ = "checkout_tombstones"
 
     shopify_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cart_token: Mapped[str | None] = mapped_column(String(255))
     deleted_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "tenant_id", "cart_token"),)
 
 
 # The abandonment sweeps walk these partial indexes: each scans only open rows, by last activity

@@ -24,7 +24,7 @@ from resources.fields import (
     optional,
     text,
 )
-from resources.registry import Deletes, Pull, Pulled, Resource
+from resources.registry import Deletes, Pull, PullContext, Pulled, Resource
 
 _RECOVER = re.compile(r"/checkouts/([^/?#]+)/recover")
 
@@ -52,7 +52,9 @@ def derive(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def map_checkout(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
+def map_checkout(
+    node: dict[str, Any], children: list[dict[str, Any]], context: PullContext
+) -> Pulled:
     """An AbandonedCheckout node -> a checkouts row, keyed by the token in its recovery URL.
 
     The Admin API exposes no cart token or email: those columns keep what a webhook wrote.
@@ -91,7 +93,7 @@ RESOURCE = Resource(
     columns=COLUMNS,
     topics=("checkouts/create", "checkouts/update"),
     delete_topic="checkouts/delete",
-    deletes=Deletes("shopify_id", table_of(CheckoutTombstone)),
+    deletes=Deletes(("shopify_id", "cart_token"), table_of(CheckoutTombstone)),
     # Completion only ever becomes known: a later version without it keeps the stored time.
     sticky=("completed_at",),
     links={"checkouts": "token", "carts": "cart_token"},

@@ -8,7 +8,7 @@ from models import Customer
 from models.base import table_of
 from resources import graphql as gql
 from resources.fields import ShopifyId, Timestamp, Versioned, optional, text
-from resources.registry import Pull, Pulled, Resource
+from resources.registry import Pull, PullContext, Pulled, Resource
 
 
 class CustomerPayload(Versioned):
@@ -22,7 +22,9 @@ class CustomerPayload(Versioned):
     created_at = optional(Timestamp())
 
 
-def map_customer(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
+def map_customer(
+    node: dict[str, Any], children: list[dict[str, Any]], context: PullContext
+) -> Pulled:
     """A Customer node -> a customers row (the Admin API has no customer currency)."""
     values = {
         "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),

@@ -103,9 +103,11 @@ class EmbeddedCustomer(Payload):
 
 
 class DeletePayload(Payload):
-    """customers/, products/, orders/ and checkouts/delete carry the numeric id."""
+    """customers/, products/, orders/ and checkouts/delete carry the numeric id; checkouts/delete
+    also the cart token."""
 
     id = ShopifyId(required=True)
+    cart_token = text(255)
 
 
 def normalize_token(token: str | None) -> str | None:

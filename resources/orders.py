@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from models import Order, OrderLineItem
 from models.base import table_of
+from resources import customers
 from resources import graphql as gql
 from resources.fields import (
     EmbeddedCustomer,
@@ -22,7 +23,15 @@ from resources.fields import (
     optional,
     text,
 )
-from resources.registry import Children, Embedded, Pull, Pulled, Resource
+from resources.registry import (
+    Children,
+    Embedded,
+    Pull,
+    PullContext,
+    Pulled,
+    Resource,
+    pulled_embedded,
+)
 
 LINE_COLUMNS = ("product_id", "variant_id", "sku", "title", "quantity", "current_quantity", "price")
 # REST's fulfillment_status: null while unfulfilled, else these (GraphQL's other display
@@ -102,7 +111,7 @@ def derive(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def map_order(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
+def map_order(node: dict[str, Any], children: list[dict[str, Any]], context: PullContext) -> Pulled:
     """An Order node and its LineItem nodes -> orders and order_line_items rows.
 
     The Admin API exposes no order_number or checkout_id: those columns keep what a webhook wrote.
@@ -145,9 +154,11 @@ def map_order(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
         }
         for c in children
     ]
-    customer = gql.customer_ref(node.get("customer"))
-    embedded = {"customers": customer} if customer else {}
-    return Pulled(gql.numeric_id(node.get("id")), values, lines, embedded)
+    embedded = []
+    if customer := gql.customer_ref(node.get("customer")):
+        key = customer.pop("shopify_id")
+        embedded.append(pulled_embedded(customers.RESOURCE, context, key, customer))
+    return Pulled(gql.numeric_id(node.get("id")), values, {"line_items": lines}, embedded)
 
 
 COLUMNS = (
@@ -174,10 +185,14 @@ RESOURCE = Resource(
     columns=COLUMNS,
     topics=TOPICS,
     delete_topic="orders/delete",
-    children=Children(
-        table_of(OrderLineItem), "order_id", field="line_items", columns=LINE_COLUMNS
+    children=(
+        Children(table_of(OrderLineItem), "order_id", field="line_items", columns=LINE_COLUMNS),
     ),
-    embedded=(Embedded("customer", "customers", ("email", "first_name", "last_name", "phone")),),
+    embedded=(
+        Embedded(
+            "customer", customers.RESOURCE, columns=("email", "first_name", "last_name", "phone")
+        ),
+    ),
     links={"checkouts": "checkout_token", "carts": "cart_token"},
     ingest_topic="orders/updated",
     pull=Pull(

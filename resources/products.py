@@ -19,7 +19,7 @@ from resources.fields import (
     optional,
     text,
 )
-from resources.registry import Children, Pull, Pulled, Resource
+from resources.registry import Children, Pull, PullContext, Pulled, Resource
 
 VARIANT_COLUMNS = ("title", "sku", "price", "compare_at_price", "inventory_quantity", "updated_at")
 
@@ -54,7 +54,9 @@ def derive(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def map_product(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
+def map_product(
+    node: dict[str, Any], children: list[dict[str, Any]], context: PullContext
+) -> Pulled:
     """A Product node and its ProductVariant nodes -> products and product_variants rows."""
     variants = [
         {
@@ -80,7 +82,7 @@ def map_product(node: dict[str, Any], children: list[dict[str, Any]]) -> Pulled:
         "published_at": gql.time(node.get("publishedAt")),
         "updated_at": gql.time(node.get("updatedAt")),
     }
-    return Pulled(gql.numeric_id(node.get("id")), values, variants)
+    return Pulled(gql.numeric_id(node.get("id")), values, {"variants": variants})
 
 
 COLUMNS = (
@@ -99,8 +101,8 @@ RESOURCE = Resource(
     columns=COLUMNS,
     topics=("products/create", "products/update"),
     delete_topic="products/delete",
-    children=Children(
-        table_of(ProductVariant), "product_id", field="variants", columns=VARIANT_COLUMNS
+    children=(
+        Children(table_of(ProductVariant), "product_id", field="variants", columns=VARIANT_COLUMNS),
     ),
     ingest_topic="products/update",
     pull=Pull(

@@ -18,37 +18,54 @@ from marshmallow import Schema
 from sqlalchemy import Table
 
 from resources.loader import Derive, Loader
-from resources.rows import EntityRow, FromDelivery
+from resources.rows import EntityRow, FromDelivery, Path
 
 
 @dataclass(frozen=True)
 class Children:
-    """Rows that belong to one parent and follow its winning version (line items, variants)."""
+    """Rows that belong to one parent and follow its winning version (line items, variants).
+
+    Each child is keyed by its Shopify id (`key="shopify_id"`, from the item's `id`) or, for
+    lists whose items have none (tax lines, discount codes), by its place in the list
+    (`key="position"`).
+    """
 
     table: Table
     parent_column: str  # the child column holding the parent's key
     field: str  # the payload list they come from
-    columns: tuple[str, ...]  # besides tenant_id, shopify_id and the parent column
+    columns: tuple[str, ...]  # besides tenant_id, the key and the parent column
+    key: str = "shopify_id"
+
+    def rows(self, items: Any) -> list[dict[str, Any]]:
+        """Child rows of the items of a validated payload list."""
+        out = []
+        for position, item in enumerate(items or ()):
+            key = item["id"] if self.key == "shopify_id" else position
+            out.append({self.key: key, **{c: item.get(c) for c in self.columns}})
+        return out
 
 
 @dataclass(frozen=True)
 class Embedded:
-    """An object inside a payload that is a version of another resource (an order's customer)."""
+    """Objects inside a payload that are versions of another resource (an order's customer, its
+    refunds). `columns` limits what the embedded copy writes; None: the resource's own columns."""
 
     field: str
-    resource: str
-    columns: tuple[str, ...]
+    resource: Resource
+    columns: tuple[str, ...] | None = None
+    many: bool = False
 
 
 @dataclass(frozen=True)
 class Deletes:
     """How deletions name an entity whose key is not the id they carry (checkouts).
 
-    Deletions land in `tombstones` keyed by the id; rows with that id in `column` are marked
-    deleted now, and rows written later take their tombstone from there.
+    Deletions land in `tombstones` keyed by the id (with the other columns they name); rows
+    matching any of `columns` are marked deleted now, and rows written later take their
+    tombstone from there.
     """
 
-    column: str
+    columns: tuple[str, ...]
     tombstones: Table
 
 
@@ -56,10 +73,10 @@ class Deletes:
 class Pulled:
     """One Admin API node mapped to column values (and its children and embedded objects)."""
 
-    key: int | str
+    key: Any
     values: dict[str, Any]
-    children: list[dict[str, Any]] | None = None
-    embedded: dict[str, dict[str, Any]] = field(default_factory=dict)  # resource -> values+key
+    children: dict[str, list[dict[str, Any]]] | None = None
+    embedded: list[EntityRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,12 +85,20 @@ class Pull:
 
     connection: str
     fields: str
-    map_node: Callable[[dict[str, Any], list[dict[str, Any]]], Pulled]
+    map_node: Callable[[dict[str, Any], list[dict[str, Any]], PullContext], Pulled]
     child: str | None = None
     child_fields: str = ""
     page_size: int = 50  # chosen so a page's requested cost stays under 1,000 points
     child_page: int = 10
     single: str = ""  # the root field that reads one node by id
+
+
+@dataclass(frozen=True)
+class PullContext:
+    """What a node mapper needs to build embedded rows of its own."""
+
+    tenant_id: uuid.UUID
+    source: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,17 +107,21 @@ class Resource:
 
     name: str
     table: Table
-    key: str  # the table's key column after tenant_id: "shopify_id" or "token"
-    payload_key: str  # the payload field holding it: "id" or "token"
+    # The table's key columns after tenant_id, and the validated payload's fields holding them.
+    key: str | tuple[str, ...]
+    payload_key: str | tuple[str, ...]
     schema: Schema  # the payload contract
     # Columns computed from the validated payload (a product's price from its variants).
     derive: Derive | None = field(default=None, compare=False)
     columns: tuple[str, ...]  # typed columns, named as the validated payload's fields
-    topics: tuple[str, ...]  # topics whose body is a version of the entity
+    topics: tuple[str, ...] = ()  # topics whose body is a version of the entity
     delete_topic: str | None = None
     deletes: Deletes | None = None  # None: deletions name the entity by its key
     sticky: tuple[str, ...] = ()  # facts that only ever become known (a completion time)
-    children: Children | None = None
+    # Facts a version may lack that an older one carries (a creation time): filled in from
+    # whichever version knows them, even one that lost.
+    facts: tuple[str, ...] = ()
+    children: tuple[Children, ...] = ()
     embedded: tuple[Embedded, ...] = ()
     # Which checkout and cart a row points at, by token: {"checkouts": field, "carts": field}.
     links: dict[str, str] = field(default_factory=dict)
@@ -103,6 +132,16 @@ class Resource:
     def __post_init__(self) -> None:
         object.__setattr__(self, "loader", Loader(self.schema, self.derive))
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.key if isinstance(self.key, tuple) else (self.key,)
+
+    def key_of(self, values: dict[str, Any]) -> Any:
+        """The entity's key in validated payload values (a tuple for a composite key)."""
+        if isinstance(self.payload_key, tuple):
+            return tuple(values[k] for k in self.payload_key)
+        return values[self.payload_key]
+
     def delivered_row(
         self,
         values: dict[str, Any],
@@ -110,39 +149,36 @@ class Resource:
         tenant_id: uuid.UUID,
         webhook_id: str,
         triggered_at: datetime | None,
+        path: Path = (),
+        columns: tuple[str, ...] | None = None,
     ) -> EntityRow:
-        """The row a validated webhook payload stands for (its payload stays in the event log)."""
-        children = None
-        if self.children is not None:
-            spec = self.children
-            children = [
-                {"shopify_id": item["id"], **{c: item.get(c) for c in spec.columns}}
-                for item in values.get(spec.field) or ()
-            ]
+        """The row a validated webhook payload (or an object at `path` in it) stands for; its
+        payload stays in the event log."""
         row = EntityRow(
             resource=self.name,
             tenant_id=tenant_id,
-            key=values[self.payload_key],
-            values={c: values.get(c) for c in self.columns},
+            key=self.key_of(values),
+            values={c: values.get(c) for c in (self.columns if columns is None else columns)},
             updated_at=values.get("updated_at"),
             triggered_at=triggered_at,
             source=webhook_id,
-            payload=FromDelivery(webhook_id),
-            children=children,
+            payload=FromDelivery(webhook_id, path),
+            children={spec.field: spec.rows(values.get(spec.field)) for spec in self.children}
+            or None,
         )
-        for embedded in self.embedded:
-            inner = values.get(embedded.field)
-            if inner:
+        for spec in self.embedded:
+            inner = values.get(spec.field)
+            items = (inner or []) if spec.many else ([inner] if inner else [])
+            for index, item in enumerate(items):
+                item = spec.resource.derive(dict(item)) if spec.resource.derive else item
                 row.embedded.append(
-                    EntityRow(
-                        resource=embedded.resource,
+                    spec.resource.delivered_row(
+                        item,
                         tenant_id=tenant_id,
-                        key=inner["id"],
-                        values={c: inner.get(c) for c in embedded.columns},
-                        updated_at=inner.get("updated_at"),
+                        webhook_id=webhook_id,
                         triggered_at=triggered_at,
-                        source=webhook_id,
-                        payload=FromDelivery(webhook_id, embedded.field),
+                        path=(*path, spec.field, index) if spec.many else (*path, spec.field),
+                        columns=spec.columns,
                     )
                 )
         return row
@@ -158,12 +194,12 @@ class Resource:
         """The row an Admin API node (children already gathered) stands for."""
         if self.pull is None:
             raise LookupError(f"{self.name} cannot be pulled from the Admin API")
-        mapped = self.pull.map_node(node, children)
+        mapped = self.pull.map_node(node, children, PullContext(tenant_id, source))
         payload = {k: v for k, v in node.items() if k not in (self.pull.child, "__parentId")}
         if self.pull.child:
             payload[self.pull.child] = children
         values = dict(mapped.values)
-        row = EntityRow(
+        return EntityRow(
             resource=self.name,
             tenant_id=tenant_id,
             key=mapped.key,
@@ -173,21 +209,8 @@ class Resource:
             source=source,
             payload=payload,
             children=mapped.children,
+            embedded=list(mapped.embedded),
         )
-        for resource, inner in mapped.embedded.items():
-            inner = dict(inner)
-            row.embedded.append(
-                EntityRow(
-                    resource=resource,
-                    tenant_id=tenant_id,
-                    key=inner.pop("shopify_id"),
-                    values=inner,
-                    updated_at=None,
-                    triggered_at=None,
-                    source=source,
-                )
-            )
-        return row
 
     def link_tokens(self, row: EntityRow) -> dict[str, str]:
         """The checkout and cart tokens a row of this resource points at."""
@@ -197,3 +220,11 @@ class Resource:
             if token:
                 out[target] = str(token)
         return out
+
+
+def pulled_embedded(
+    resource: Resource, context: PullContext, key: Any, values: dict[str, Any]
+) -> EntityRow:
+    """An embedded row of a pulled node: it has no version of its own, so it only fills a gap
+    (a row that exists is never overwritten by it)."""
+    return EntityRow(resource.name, context.tenant_id, key, values, None, None, context.source)

@@ -13,6 +13,7 @@ from typing import Any
 
 FLOOR = datetime.min.replace(tzinfo=UTC)
 Version = tuple[datetime, datetime]
+Path = tuple[str | int, ...]  # keys and list indexes into a JSON body
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class FromDelivery:
     """
 
     webhook_id: str
-    field: str | None = None  # None: the whole body; else the object under this key
+    path: Path = ()  # (): the whole body; else where the object is in it
 
 
 @dataclass(slots=True, eq=False)
@@ -32,15 +33,18 @@ class EntityRow:
 
     resource: str
     tenant_id: uuid.UUID
-    key: int | str  # the Shopify id, or the token of carts and checkouts
+    key: Any  # the Shopify id, the token of carts and checkouts, or a tuple (composite keys)
     values: dict[str, Any]  # typed columns; a source leaves out the ones it does not know
     updated_at: datetime | None
     triggered_at: datetime | None  # X-Shopify-Triggered-At; None for pulled rows
     source: str  # the webhook id, or "backfill:<run>" / "reconcile:<run>"
     payload: Any = None  # raw JSON text, a dict, FromDelivery, or None
-    # Child rows (line items, variants) that replace the stored ones when this version wins;
-    # None when the source says nothing about them.
-    children: list[dict[str, Any]] | None = None
+    # Child rows per child list (line items, variants) that replace the stored ones when this
+    # version wins; None when the source says nothing about them.
+    children: dict[str, list[dict[str, Any]]] | None = None
+    # Child keys per list that stay although this version does not carry them (a product's
+    # variants past the 100 its webhook carries in full).
+    kept_children: dict[str, set[Any]] | None = None
     # Objects inside this one that are versions of other entities (an order's customer).
     embedded: list[EntityRow] = field(default_factory=list)
 
@@ -50,7 +54,7 @@ class EntityRow:
         return (self.updated_at or FLOOR, self.triggered_at or FLOOR)
 
     @property
-    def identity(self) -> tuple[str, uuid.UUID, int | str]:
+    def identity(self) -> tuple[str, uuid.UUID, Any]:
         return (self.resource, self.tenant_id, self.key)
 
 
@@ -62,11 +66,14 @@ class Tombstone:
     tenant_id: uuid.UUID
     shopify_id: int
     deleted_at: datetime
+    # Other values the deletion names the entity by (a checkout's cart token), when its key is
+    # not the id.
+    names: tuple[tuple[str, Any], ...] = ()
 
 
 def newest_per_key(rows: list[EntityRow]) -> list[EntityRow]:
     """The newest version of each entity (on a tie the first one seen), in first-seen order."""
-    best: dict[tuple[str, uuid.UUID, int | str], EntityRow] = {}
+    best: dict[tuple[str, uuid.UUID, Any], EntityRow] = {}
     for row in rows:
         current = best.get(row.identity)
         if current is None or row.version > current.version:

@@ -39,30 +39,38 @@ class WriteResult:
 def write_rows(
     session: Session, rows: Sequence[EntityRow], tombstones: Sequence[Tombstone] = ()
 ) -> WriteResult:
-    """Write versions and deletions of entities, in registry order; returns what won."""
+    """Write versions and deletions of entities, in registry order; returns what won.
+
+    The rows given come first, resource by resource; then, in a second wave, the objects
+    embedded in them (an order's customer and refunds), then those embedded in those (a
+    refund's transactions), each wave newest version per entity and last-writer-wins.
+    """
     stager = Stager(session)
     result = WriteResult()
     links: dict[str, set[tuple[uuid.UUID, Any]]] = {"checkouts": set(), "carts": set()}
-    for name, resource in RESOURCES.items():
-        mine = [r for r in rows if r.resource == name]
-        latest = newest_per_key(mine)
-        written = _upsert(session, stager, name, latest)
-        won = {(w.tenant_id, w.key) for w in written}
-        winners = {id(r) for r in latest if (r.tenant_id, r.key) in won}
-        result.won += [r for r in latest if id(r) in winners]
-        result.lost += [r for r in mine if id(r) not in winners]
-        result.inserted += sum(w.inserted for w in written)
-        result.tenants |= {w.tenant_id for w in written}
-        # An object inside a version is a version of its own entity too (an order's customer).
-        embedded = newest_per_key([e for r in latest for e in r.embedded])
-        for inner in {e.resource for e in embedded}:
-            _upsert(session, stager, inner, [e for e in embedded if e.resource == inner])
-        gone = [t for t in tombstones if t.resource == name]
-        tombstone(session, resource, gone)
-        result.tenants |= {t.tenant_id for t in gone}
-        for row in mine:
-            for target, token in resource.link_tokens(row).items():
-                links[target].add((row.tenant_id, token))
+    wave: Sequence[EntityRow] = rows
+    first = True
+    while wave or first:
+        embedded: list[EntityRow] = []
+        for name, resource in RESOURCES.items():
+            mine = [r for r in wave if r.resource == name]
+            latest = newest_per_key(mine)
+            written = _upsert(session, stager, name, latest)
+            embedded += [e for r in latest for e in r.embedded]
+            result.tenants |= {w.tenant_id for w in written}
+            if first:
+                won = {(w.tenant_id, w.key) for w in written}
+                winners = {id(r) for r in latest if (r.tenant_id, r.key) in won}
+                result.won += [r for r in latest if id(r) in winners]
+                result.lost += [r for r in mine if id(r) not in winners]
+                result.inserted += sum(w.inserted for w in written)
+                gone = [t for t in tombstones if t.resource == name]
+                tombstone(session, resource, gone)
+                result.tenants |= {t.tenant_id for t in gone}
+            for row in mine:
+                for target, token in resource.link_tokens(row).items():
+                    links[target].add((row.tenant_id, token))
+        wave, first = embedded, False
     link_checkouts_and_carts(session, links["checkouts"], links["carts"])
     return result
 

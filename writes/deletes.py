@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -14,28 +14,34 @@ def tombstone(session: Session, resource: Resource, tombstones: list[Tombstone])
     """Mark entities deleted (creating unknown ones as tombstones); the earliest time wins."""
     if not tombstones:
         return
+    spec = resource.deletes
+    named = spec.columns if spec is not None else ()
     rows = [
         {"tenant_id": t.tenant_id, "shopify_id": t.shopify_id, "deleted_at": t.deleted_at}
+        | {c: dict(t.names).get(c) for c in named if c != "shopify_id"}
         for t in tombstones
     ]
-    spec = resource.deletes
     target = resource.table if spec is None else spec.tombstones
     stmt = insert(target)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["tenant_id", "shopify_id"],
-            set_={"deleted_at": func.least(target.c.deleted_at, stmt.excluded.deleted_at)},
+            set_={"deleted_at": func.least(target.c.deleted_at, stmt.excluded.deleted_at)}
+            | {c: func.coalesce(stmt.excluded[c], target.c[c]) for c in named if c != "shopify_id"},
         ),
         rows,
     )
     if spec is None:
         return
-    # The deletion names the entity by another column than its key: mark the rows that carry
-    # it now; rows written later take their tombstone when they are linked.
+    # The deletion names the entity by other columns than its key: mark the rows that carry
+    # any of them now; rows written later take their tombstone when they are linked.
     table = resource.table
     for row in rows:
+        matches = [table.c[c] == row[c] for c in named if row.get(c) is not None]
+        if not matches:
+            continue
         session.execute(
             update(table)
-            .where(table.c.tenant_id == row["tenant_id"], table.c[spec.column] == row["shopify_id"])
+            .where(table.c.tenant_id == row["tenant_id"], or_(*matches))
             .values(deleted_at=func.least(table.c.deleted_at, row["deleted_at"]))
         )

@@ -2,6 +2,7 @@
 
 A row is written only when its version -- (updated_at, X-Shopify-Triggered-At) -- is strictly
 newer than the stored one, so replaying any deliveries in any order converges to the same state.
+Facts a newer version may lack (a creation time) are filled in from any version that has them.
 """
 
 from __future__ import annotations
@@ -11,13 +12,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, literal, literal_column, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import WebhookEvent
 from models.base import table_of
-from resources.registry import Resource
+from resources.registry import Children, Resource
 from resources.rows import EntityRow, FromDelivery
 from writes.staging import GROUP, PAYLOAD_FIELD, PAYLOAD_FROM, Stager, stage_of
 
@@ -65,8 +81,13 @@ def upsert_rows(
 
 def _payload_parts(payload: Any) -> tuple[Any, str | None, str | None]:
     if isinstance(payload, FromDelivery):
-        return None, payload.webhook_id, payload.field
+        path = "{" + ",".join(str(p) for p in payload.path) + "}" if payload.path else None
+        return None, payload.webhook_id, path
     return payload, None, None
+
+
+def _key_values(resource: Resource, key: Any) -> tuple[Any, ...]:
+    return key if isinstance(resource.key, tuple) else (key,)
 
 
 def _upsert_group(
@@ -78,11 +99,12 @@ def _upsert_group(
 ) -> list[Written]:
     table = resource.table
     stage = stage_of(table)
-    names = ("tenant_id", resource.key, *columns, *VERSION_COLUMNS, "payload")
+    keys = resource.keys
+    names = ("tenant_id", *keys, *columns, *VERSION_COLUMNS, "payload")
     staged = [
         (
             r.tenant_id,
-            r.key,
+            *_key_values(resource, r.key),
             *r.values.values(),
             r.updated_at,
             r.triggered_at,
@@ -102,36 +124,35 @@ def _upsert_group(
         .where(stage.c[GROUP] == group)
     )
     stmt = insert(table).from_select(list(names), source)
-    data = [n for n in names if n not in ("tenant_id", resource.key)]
+    data = [n for n in names if n not in ("tenant_id", *keys)]
     set_: dict[str, Any] = {c: stmt.excluded[c] for c in data}
     for c in resource.sticky:
         if c in set_:
             set_[c] = func.coalesce(stmt.excluded[c], table.c[c])
+    for c in resource.facts:
+        if c in set_:
+            set_[c] = func.coalesce(stmt.excluded[c], table.c[c])
     upsert = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", resource.key],
+        index_elements=["tenant_id", *keys],
         set_=set_ | {"ingested_at": func.now()},
         where=newer_than_stored(table),
     ).returning(
-        table.c.tenant_id, table.c[resource.key], literal_column("xmax = 0").label("inserted")
+        table.c.tenant_id,
+        *(table.c[k] for k in keys),
+        literal_column("xmax = 0").label("inserted"),
     )
-    if resource.children is None or not any(r.children is not None for r in rows):
-        result = session.execute(upsert)
-        return [Written(t, k, bool(new)) for t, k, new in result]
-    # Children follow the winning version: the old ones go in the same statement.
-    won = upsert.cte("won")
-    child = resource.children.table
-    gone = (
-        delete(child)
-        .where(
-            child.c.tenant_id == won.c.tenant_id,
-            child.c[resource.children.parent_column] == won.c[resource.key],
-        )
-        .cte("gone")
-    )
-    result = session.execute(select(won).add_cte(gone))
-    written = [Written(t, k, bool(new)) for t, k, new in result]
-    _write_children(session, stager, resource, rows, written)
+    with_children = [s for s in resource.children if any(r.children for r in rows)]
+    if not with_children:
+        written = [_written(resource, row) for row in session.execute(upsert)]
+    else:
+        written = _upsert_with_children(session, stager, resource, rows, upsert)
+    _fill_facts(session, resource, stage, group, [c for c in resource.facts if c in columns])
     return written
+
+
+def _written(resource: Resource, row: Any) -> Written:
+    tenant_id, *key, inserted = row
+    return Written(tenant_id, tuple(key) if isinstance(resource.key, tuple) else key[0], inserted)
 
 
 def _payload(stage: Table, events: Table) -> Any:
@@ -141,45 +162,121 @@ def _payload(stage: Table, events: Table) -> Any:
     """
     body = case(
         (stage.c[PAYLOAD_FIELD].is_(None), events.c.payload),
-        else_=events.c.payload.op("->")(stage.c[PAYLOAD_FIELD]),
+        else_=events.c.payload.op("#>")(cast(stage.c[PAYLOAD_FIELD], ARRAY(Text))),
     )
     return func.coalesce(stage.c.payload, body).label("payload")
 
 
-def _write_children(
-    session: Session,
-    stager: Stager,
-    resource: Resource,
-    rows: list[EntityRow],
-    written: list[Written],
+def _fill_facts(
+    session: Session, resource: Resource, stage: Table, group: int, facts: list[str]
 ) -> None:
-    spec = resource.children
-    assert spec is not None
-    won = {(w.tenant_id, w.key) for w in written}
+    """Facts a winning version lacked, taken from a staged version that knows them."""
+    table = resource.table
+    for fact in facts:
+        session.execute(
+            update(table)
+            .where(
+                table.c.tenant_id == stage.c.tenant_id,
+                *(table.c[k] == stage.c[k] for k in resource.keys),
+                stage.c[GROUP] == group,
+                table.c[fact].is_(None),
+                stage.c[fact].is_not(None),
+            )
+            .values({fact: stage.c[fact]})
+        )
+
+
+def _upsert_with_children(
+    session: Session, stager: Stager, resource: Resource, rows: list[EntityRow], upsert: Any
+) -> list[Written]:
+    # Children follow the winning version: the old ones go in the same statement, except those
+    # a version keeps without carrying them (removed below, one parent at a time).
+    won = upsert.cte("won")
+    (key,) = resource.keys
+    keeping = {(r.tenant_id, r.key) for r in rows if r.kept_children}
+    ctes = []
+    for spec in resource.children:
+        child = spec.table
+        gone = delete(child).where(
+            child.c.tenant_id == won.c.tenant_id,
+            child.c[spec.parent_column] == won.c[key],
+        )
+        if keeping:
+            tenants, parents = zip(*sorted(keeping), strict=True)
+            gone = gone.where(
+                tuple_(child.c.tenant_id, child.c[spec.parent_column]).not_in(
+                    list(zip(tenants, parents, strict=True))
+                )
+            )
+        ctes.append(gone.cte(f"gone_{child.name}"))
+    stmt = select(won)
+    for cte in ctes:
+        stmt = stmt.add_cte(cte)
+    written = [_written(resource, row) for row in session.execute(stmt)]
+    winners = {(w.tenant_id, w.key) for w in written}
+    for r in rows:
+        if r.kept_children and (r.tenant_id, r.key) in winners:
+            _drop_uncarried(session, resource, r)
+    for spec in resource.children:
+        _write_children(session, stager, spec, rows, winners)
+    return written
+
+
+def _drop_uncarried(session: Session, resource: Resource, row: EntityRow) -> None:
+    """Children of a partial version: drop those neither carried nor kept."""
+    for spec in resource.children:
+        carried = {c[spec.key] for c in (row.children or {}).get(spec.field, [])}
+        keep = carried | (row.kept_children or {}).get(spec.field, set())
+        child = spec.table
+        key_type = child.c[spec.key].type
+        session.execute(
+            delete(child).where(
+                child.c.tenant_id == row.tenant_id,
+                child.c[spec.parent_column] == row.key,
+                ~(child.c[spec.key] == func.any(bindparam(None, list(keep), ARRAY(key_type)))),
+            )
+        )
+
+
+def _write_children(
+    session: Session, stager: Stager, spec: Children, rows: list[EntityRow], won: set[Key]
+) -> None:
     # One multi-row upsert may not touch a row twice: the last child per key stays, as
     # row-by-row upserts would have left it.
-    unique: dict[Key, tuple[Any, ...]] = {}
+    unique: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for r in rows:
-        if r.children is None or (r.tenant_id, r.key) not in won:
+        items = (r.children or {}).get(spec.field)
+        if items is None or (r.tenant_id, r.key) not in won:
             continue
-        for c in r.children:
-            unique[(r.tenant_id, c["shopify_id"])] = (
+        for c in items:
+            ident = (
+                (r.tenant_id, r.key, c[spec.key])
+                if spec.key == "position"
+                else (
+                    r.tenant_id,
+                    c[spec.key],
+                )
+            )
+            unique[ident] = (
                 r.tenant_id,
-                c["shopify_id"],
+                c[spec.key],
                 r.key,
                 *(c.get(name) for name in spec.columns),
             )
     if not unique:
         return
-    names = ("tenant_id", "shopify_id", spec.parent_column, *spec.columns)
+    names = ("tenant_id", spec.key, spec.parent_column, *spec.columns)
     group = stager.copy(spec.table, names, unique.values())
     stage = stage_of(spec.table)
+    conflict = ["tenant_id", spec.key] if spec.key != "position" else [
+        "tenant_id", spec.parent_column, "position",
+    ]  # fmt: skip
     stmt = insert(spec.table).from_select(
         list(names), select(*(stage.c[n] for n in names)).where(stage.c[GROUP] == group)
     )
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "shopify_id"],
-            set_={c: stmt.excluded[c] for c in names[2:]},
+            index_elements=conflict,
+            set_={c: stmt.excluded[c] for c in names if c not in conflict},
         )
     )

@@ -80,7 +80,8 @@ def _complete_checkouts(session: Session, keys: set[Key]) -> None:
             chk.c.token == named.c.token,
             chk.c.deleted_at.is_(None),
             tomb.c.tenant_id == chk.c.tenant_id,
-            tomb.c.shopify_id == chk.c.shopify_id,
+            # Named by id, or (from API 2026-04, where checkouts carry no id) by cart token.
+            or_(tomb.c.shopify_id == chk.c.shopify_id, tomb.c.cart_token == chk.c.cart_token),
         )
         .values(deleted_at=tomb.c.deleted_at)
     )

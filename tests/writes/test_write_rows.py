@@ -51,7 +51,9 @@ def order(
         payload={"id": 1001, "source": source},
         children=None
         if lines is None
-        else [{"shopify_id": n, "quantity": 1, "price": Decimal("5")} for n in lines],
+        else {
+            "line_items": [{"shopify_id": n, "quantity": 1, "price": Decimal("5")} for n in lines]
+        },
     )
     if customer is not None:
         row.embedded.append(customer)
@@ -97,7 +99,8 @@ def test_a_newer_pull_wins_keeps_columns_it_does_not_know_and_replaces_the_child
     newer = T0 + timedelta(minutes=1)
     pulled = EntityRow(
         "orders", tenant_id, 1001, {"total_price": Decimal("12.00")}, newer, None, "reconcile:r",
-        payload={"id": 1001}, children=[{"shopify_id": 3, "quantity": 2, "price": Decimal("6")}],
+        payload={"id": 1001},
+        children={"line_items": [{"shopify_id": 3, "quantity": 2, "price": Decimal("6")}]},
     )  # fmt: skip
     result = write_rows(db_session, [pulled])
     assert result.won == [pulled] and result.inserted == 0

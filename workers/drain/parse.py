@@ -14,7 +14,7 @@ from core.errors import CartwheelError
 from core.topics import RECORDED_TOPICS, is_delete
 from core.wire import Envelope
 from models.db import RawJSON
-from resources.fields import DeletePayload
+from resources.fields import DeletePayload, normalize_token
 from resources.rows import EntityRow, Tombstone
 
 _DELETE = DeletePayload()
@@ -77,8 +77,11 @@ def parse_envelope(envelope: Envelope) -> Parsed:
         return parsed
     try:
         if is_delete(envelope.topic):
-            shopify_id = _DELETE.load(payload)["id"]
-            gone = Tombstone(resource.name, tenant_id, shopify_id, triggered_at or received_at)
+            named = _DELETE.load(payload)
+            others = resource.deletes.columns if resource.deletes else ()
+            names = tuple((c, normalize_token(named.get(c))) for c in others if c != "shopify_id")
+            at = triggered_at or received_at
+            gone = Tombstone(resource.name, tenant_id, named["id"], at, names)
             return Parsed(tenant_id, envelope, triggered_at, received_at, body, tombstone=gone)
         values = resource.loader.load(payload)
     except ValidationError as exc:

@@ -132,8 +132,7 @@ def _analyze(settings: Settings, resource: str) -> None:
     """
     entry = resources.get(resource)
     tables = [entry.table.name]
-    if entry.children is not None:
-        tables.append(entry.children.table.name)
+    tables += [spec.table.name for spec in entry.children]
     with session_scope(settings.database_url) as session:
         session.execute(text(f"ANALYZE {', '.join(tables)}"))
 

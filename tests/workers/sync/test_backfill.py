@@ -122,7 +122,7 @@ def test_a_graphql_order_maps_to_the_columns_its_webhook_produces() -> None:
         {k: v for k, v in li.items() if k != "id"} | {"shopify_id": li["id"]}
         for li in webhook["line_items"]
     ]
-    assert record.children == lines
+    assert record.children == {"line_items": lines}
 
 
 def test_a_backfill_of_20000_orders_lands_exactly(settings: Settings, wire_shop: Any) -> None:
