@@ -26,6 +26,7 @@ PURGE_RAW_PAYLOADS = "cartwheel.purge_raw_payloads"
 RECONCILE_ALL = "cartwheel.reconcile_all"
 RECONCILE_TENANT = "cartwheel.reconcile_tenant"
 BACKFILL = "cartwheel.backfill"
+REFRESH = "cartwheel.refresh"
 
 JOBS = (
     DRAIN,
@@ -36,6 +37,7 @@ JOBS = (
     RECONCILE_ALL,
     RECONCILE_TENANT,
     BACKFILL,
+    REFRESH,
 )
 
 

@@ -8,16 +8,21 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+import resources
+from core.api_versions import is_supported
 from core.errors import CartwheelError
 from models import DeadLetter, WebhookEvent
+from models.base import table_of
 
-EVENT_STATUSES = ("applied", "stale", "recorded", "processed", "rejected", "failed")
+EVENT_STATUSES = (
+    "applied", "stale", "recorded", "unhandled", "processed", "rejected", "failed",
+)  # fmt: skip
 DEAD_STATUSES = ("dead", "replayed")  # dead letters not replayed yet, and replayed ones
 STATUSES = EVENT_STATUSES + DEAD_STATUSES
 
@@ -145,22 +150,27 @@ def get_dead_letter(
     return _dead_row(found, True) if found else None
 
 
+def events_matching(flt: EventFilter) -> Select[Any]:
+    """Event log entries matching a filter (unordered, unlimited)."""
+    stmt = select(WebhookEvent)
+    if flt.tenant_id is not None:
+        stmt = stmt.where(WebhookEvent.tenant_id == flt.tenant_id)
+    if flt.topic:
+        stmt = stmt.where(WebhookEvent.topic == flt.topic)
+    if flt.status:
+        stmt = stmt.where(WebhookEvent.status == flt.status)
+    if flt.since:
+        stmt = stmt.where(WebhookEvent.received_at >= flt.since)
+    if flt.until:
+        stmt = stmt.where(WebhookEvent.received_at < flt.until)
+    return stmt
+
+
 def list_events(session: Session, flt: EventFilter) -> list[EventRow]:
     """Event log entries and dead letters matching the filter, newest first."""
     rows: list[EventRow] = []
     if flt.status is None or flt.status in EVENT_STATUSES:
-        stmt = select(WebhookEvent)
-        if flt.tenant_id is not None:
-            stmt = stmt.where(WebhookEvent.tenant_id == flt.tenant_id)
-        if flt.topic:
-            stmt = stmt.where(WebhookEvent.topic == flt.topic)
-        if flt.status:
-            stmt = stmt.where(WebhookEvent.status == flt.status)
-        if flt.since:
-            stmt = stmt.where(WebhookEvent.received_at >= flt.since)
-        if flt.until:
-            stmt = stmt.where(WebhookEvent.received_at < flt.until)
-        stmt = stmt.order_by(WebhookEvent.received_at.desc()).limit(flt.limit)
+        stmt = events_matching(flt).order_by(WebhookEvent.received_at.desc()).limit(flt.limit)
         rows += [_event_row(e) for e in session.scalars(stmt)]
     if flt.status is None or flt.status in DEAD_STATUSES:
         rows += list_dead_letters(session, flt)
@@ -184,3 +194,51 @@ def find_events(
     found = [_event_row(e, True) for e in session.scalars(events)]
     found += [_dead_row(d, True) for d in session.scalars(dead.order_by(DeadLetter.id))]
     return found
+
+
+@dataclass(frozen=True)
+class DeliveriesSeen:
+    """Deliveries of one topic in one API version since a time: how many, how many unhandled,
+    the last one, and what cartwheel and Shopify make of them."""
+
+    topic: str
+    api_version: str | None
+    deliveries: int
+    unhandled: int
+    last_received_at: datetime
+    handled: bool  # cartwheel handles the topic now
+    version_supported: bool | None  # by Shopify today; None: not a stable version name
+
+
+def deliveries_seen(
+    session: Session, *, tenant_id: uuid.UUID | None, since: datetime
+) -> list[DeliveriesSeen]:
+    """Topics and API versions the shop's deliveries came with, most recent first."""
+    events = table_of(WebhookEvent)
+    stmt = (
+        select(
+            events.c.topic,
+            events.c.api_version,
+            func.count().label("deliveries"),
+            func.count().filter(events.c.status == "unhandled").label("unhandled"),
+            func.max(events.c.received_at).label("last"),
+        )
+        .where(events.c.received_at >= since)
+        .group_by(events.c.topic, events.c.api_version)
+        .order_by(func.max(events.c.received_at).desc())
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(events.c.tenant_id == tenant_id)
+    today = datetime.now(UTC).date()
+    return [
+        DeliveriesSeen(
+            topic=r.topic,
+            api_version=r.api_version,
+            deliveries=r.deliveries,
+            unhandled=r.unhandled,
+            last_received_at=r.last,
+            handled=r.topic in resources.TOPICS,
+            version_supported=is_supported(r.api_version or "", today),
+        )
+        for r in session.execute(stmt)
+    ]

@@ -1,4 +1,5 @@
-"""Replay dead letters: put them back on the event streams exactly as the receiver wrote them.
+"""Replay dead letters, and deliveries of topics cartwheel did not handle when they came: put
+them back on the event streams as the receiver wrote them.
 
 A replay goes through the normal pipeline, and the event log's dedup on (tenant, webhook id)
 makes replaying the same delivery twice harmless. Plain functions over a Session; they never
@@ -11,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+import orjson
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import resources
 from core.wire import Envelope, StreamWriter
-from eventlog.listing import EventFilter, EventsError, dead_letters_matching
-from models import DeadLetter
+from eventlog.listing import EventFilter, EventsError, dead_letters_matching, events_matching
+from models import DeadLetter, WebhookEvent
 
 
 @dataclass
@@ -70,3 +73,44 @@ def envelope_of(dead: DeadLetter) -> Envelope:
         received_at=dead.received_at or "",
         body=dead.body,
     )
+
+
+@dataclass
+class UnhandledReplay:
+    """Deliveries of now-handled topics put back on the streams (webhook ids), and those left:
+    still unhandled topics, or payloads already purged by retention."""
+
+    replayed: list[str] = field(default_factory=list)
+    left: int = 0
+
+
+def replay_unhandled(session: Session, writer: StreamWriter, flt: EventFilter) -> UnhandledReplay:
+    """Re-enqueue logged deliveries whose topic was unhandled when they came and is handled now.
+
+    The drain re-arms such an event (status `unhandled`) and applies it like a new delivery."""
+    base = events_matching(EventFilter(flt.tenant_id, flt.topic, "unhandled", flt.since, flt.until))
+    result = UnhandledReplay()
+    stmt = (
+        base.where(WebhookEvent.topic.in_(sorted(resources.TOPICS)))
+        .where(WebhookEvent.payload.is_not(None))
+        .order_by(WebhookEvent.received_at)
+        .limit(flt.limit)
+    )
+    for e in session.scalars(stmt):
+        writer.enqueue(
+            Envelope(
+                tenant_id=str(e.tenant_id),
+                topic=e.topic,
+                webhook_id=e.webhook_id,
+                event_id=e.event_id or "",
+                triggered_at=e.triggered_at.isoformat() if e.triggered_at else "",
+                api_version=e.api_version or "",
+                received_at=e.received_at.isoformat(),
+                body=orjson.dumps(e.payload),
+            )
+        )
+        result.replayed.append(e.webhook_id)
+
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    result.left = total - len(result.replayed)
+    return result

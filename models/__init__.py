@@ -6,8 +6,29 @@ from models.checkouts import Cart, Checkout, CheckoutTombstone
 from models.compliance import ComplianceAction, CustomerExport
 from models.customers import Customer
 from models.events import DeadLetter, WebhookEvent
-from models.orders import Order, OrderLineItem
+from models.inventory import InventoryItem, InventoryItemCost, InventoryLevel
+from models.orders import (
+    Order,
+    OrderDiscountAllocation,
+    OrderDiscountApplication,
+    OrderDiscountCode,
+    OrderDuty,
+    OrderEdit,
+    OrderLineItem,
+    OrderShippingLine,
+    OrderTaxLine,
+)
 from models.products import Product, ProductVariant
+from models.refunds import (
+    Fulfillment,
+    FulfillmentLineItem,
+    OrderAdjustment,
+    OrderTransaction,
+    Refund,
+    RefundDuty,
+    RefundLineItem,
+    RefundShippingLine,
+)
 from models.sync import (
     BackfillCheckpoint,
     BackfillRun,
@@ -29,13 +50,31 @@ __all__ = [
     "Customer",
     "CustomerExport",
     "DeadLetter",
+    "Fulfillment",
+    "FulfillmentLineItem",
+    "InventoryItem",
+    "InventoryItemCost",
+    "InventoryLevel",
     "Invite",
     "Order",
+    "OrderAdjustment",
+    "OrderDiscountAllocation",
+    "OrderDiscountApplication",
+    "OrderDiscountCode",
+    "OrderDuty",
+    "OrderEdit",
     "OrderLineItem",
+    "OrderShippingLine",
+    "OrderTaxLine",
+    "OrderTransaction",
     "Product",
     "ProductVariant",
     "ReconcileRun",
     "RefreshToken",
+    "Refund",
+    "RefundDuty",
+    "RefundLineItem",
+    "RefundShippingLine",
     "ShopCredential",
     "SyncWatermark",
     "Tenant",

@@ -35,9 +35,14 @@ class Checkout(TenantScoped, Versioned, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), server_default="open")
+    # Shop money; a checkout's webhooks carry the buyer's (presentment) money only, which is the
+    # shop's when both currencies are the same, else known from the Admin API.
     currency: Mapped[str | None] = mapped_column(String(8))
     total_price: Mapped[Decimal | None] = mapped_column(Money)
     subtotal_price: Mapped[Decimal | None] = mapped_column(Money)
+    presentment_currency: Mapped[str | None] = mapped_column(String(8))
+    total_price_presentment: Mapped[Decimal | None] = mapped_column(Money)
+    subtotal_price_presentment: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     abandoned_at: Mapped[datetime | None]

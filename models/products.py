@@ -25,6 +25,9 @@ class Product(TenantScoped, Versioned, Base):
     price: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # The last version written carried only some variants in full (webhooks carry the first
+    # 100): the others are kept as they were until the Admin API fills them in.
+    variants_partial: Mapped[bool] = mapped_column(server_default="false")
 
 
 class ProductVariant(Base):
@@ -38,6 +41,7 @@ class ProductVariant(Base):
     price: Mapped[Decimal | None] = mapped_column(Money)
     compare_at_price: Mapped[Decimal | None] = mapped_column(Money)
     inventory_quantity: Mapped[int | None]
+    inventory_item_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -47,4 +51,5 @@ class ProductVariant(Base):
             ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "product_id"),
+        Index(None, "tenant_id", "inventory_item_id"),
     )

@@ -35,7 +35,8 @@ class CheckoutPayload(Versioned):
     cart_token = text(255)
     email = text(320)
     customer = optional(fields.Nested(EmbeddedCustomer))
-    currency = text(8)
+    currency = text(8)  # the shop's
+    presentment_currency = text(8)  # the buyer's, which the amounts below are in
     total_price = optional(Money())
     subtotal_price = optional(Money())
     created_at = optional(Timestamp())
@@ -43,7 +44,15 @@ class CheckoutPayload(Versioned):
 
 
 def derive(values: dict[str, Any]) -> dict[str, Any]:
-    """The customer's id, the numeric id as `shopify_id`, tokens without their `?key=`."""
+    """The customer's id, the numeric id as `shopify_id`, tokens without their `?key=`, and
+    money: a checkout's webhooks give its amounts in the buyer's currency only, which are shop
+    money only when the buyer paid in the shop's currency."""
+    buyer = values.get("presentment_currency") or values.get("currency")
+    values["presentment_currency"] = buyer
+    for name in ("total_price", "subtotal_price"):
+        values[f"{name}_presentment"] = values.get(name)
+        if buyer != values.get("currency"):
+            values[name] = None
     customer = values.pop("customer", None)
     values["customer_id"] = customer["id"] if customer else None
     values["shopify_id"] = values.get("id")
@@ -70,6 +79,9 @@ def map_checkout(
         "currency": gql.currency(total),
         "total_price": gql.money(total),
         "subtotal_price": gql.money(node.get("subtotalPriceSet")),
+        "presentment_currency": gql.presentment_currency(total),
+        "total_price_presentment": gql.presentment(total),
+        "subtotal_price_presentment": gql.presentment(node.get("subtotalPriceSet")),
         "created_at": gql.time(node.get("createdAt")),
         "completed_at": gql.time(node.get("completedAt")),
         "updated_at": gql.time(node.get("updatedAt")),
@@ -79,7 +91,8 @@ def map_checkout(
 
 COLUMNS = (
     "shopify_id", "cart_token", "email", "customer_id", "currency", "total_price",
-    "subtotal_price", "created_at", "completed_at",
+    "subtotal_price", "presentment_currency", "total_price_presentment",
+    "subtotal_price_presentment", "created_at", "completed_at",
 )  # fmt: skip
 
 
@@ -95,13 +108,16 @@ RESOURCE = Resource(
     delete_topic="checkouts/delete",
     deletes=Deletes(("shopify_id", "cart_token"), table_of(CheckoutTombstone)),
     # Completion only ever becomes known: a later version without it keeps the stored time.
-    sticky=("completed_at",),
+    # Shop money a webhook cannot know (a buyer in another currency) keeps what the Admin API
+    # said.
+    sticky=("completed_at", "total_price", "subtotal_price"),
     links={"checkouts": "token", "carts": "cart_token"},
     pull=Pull(
         connection="abandonedCheckouts",
         fields=f"id abandonedCheckoutUrl createdAt updatedAt completedAt "
-        f"totalPriceSet {gql.MONEY} subtotalPriceSet {gql.MONEY} customer {{ id }}",
+        f"totalPriceSet {gql.BAG} subtotalPriceSet {gql.BAG} customer {{ id }}",
         map_node=map_checkout,
+        gid_type="AbandonedCheckout",
         page_size=100,
     ),
 )

@@ -45,6 +45,9 @@ RESOURCE = Resource(
     payload_key="id",
     schema=CustomerPayload(),
     columns=("email", "first_name", "last_name", "phone", "state", "currency", "created_at"),
+    # An order may bring its customer before customers/create does, without a creation time;
+    # the late create then loses last-writer-wins but still fills that in.
+    facts=("created_at",),
     topics=("customers/create", "customers/update", "customers/enable", "customers/disable"),
     delete_topic="customers/delete",
     ingest_topic="customers/update",
@@ -53,6 +56,7 @@ RESOURCE = Resource(
         fields="id firstName lastName state createdAt updatedAt "
         "defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber }",
         map_node=map_customer,
+        gid_type="Customer",
         page_size=100,
     ),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -47,6 +47,40 @@ def to_money(value: Any) -> Decimal:
     return amount
 
 
+class Amounts(NamedTuple):
+    """One amount in shop money and in the buyer's (presentment) money; either may be unknown."""
+
+    shop: Decimal | None
+    presentment: Decimal | None
+
+
+def _bag_amount(bag: Any) -> Decimal | None:
+    if bag is None:
+        return None
+    if not isinstance(bag, dict):
+        raise ValidationError("Not a money object.")
+    amount = bag.get("amount")
+    return None if amount is None else to_money(amount)
+
+
+def to_amounts(value: Any) -> Amounts:
+    """A Shopify money set, `{"shop_money": {"amount": ...}, "presentment_money": {...}}`."""
+    if not isinstance(value, dict):
+        raise ValidationError("Not a money set.")
+    return Amounts(
+        _bag_amount(value.get("shop_money")), _bag_amount(value.get("presentment_money"))
+    )
+
+
+def to_id(value: Any) -> int:
+    """A Shopify id sent as a JSON integer or, in a few places (duties), as a digit string."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if type(value) is not int or not 0 < value <= BIGINT_MAX:
+        raise ValidationError("Not a Shopify id.")
+    return value
+
+
 class Timestamp(fields.Field):
     """A Shopify timestamp (see `to_timestamp`)."""
 
@@ -61,6 +95,20 @@ class Money(fields.Field):
         return to_money(value)
 
 
+class MoneySet(fields.Field):
+    """A Shopify `*_set` money object (see `to_amounts`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Amounts:
+        return to_amounts(value)
+
+
+class LooseId(fields.Field):
+    """A Shopify id as integer or digit string (see `to_id`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return to_id(value)
+
+
 def optional(field: fields.Field) -> fields.Field:
     """A field that may be missing or null (both load as None)."""
     field.allow_none = True
@@ -71,6 +119,27 @@ def optional(field: fields.Field) -> fields.Field:
 def text(length: int | None = None) -> fields.Field:
     """Optional text, at most `length` characters when given."""
     return optional(fields.String(validate=validate.Length(max=length) if length else None))
+
+
+def money_set() -> fields.Field:
+    """An optional `*_set` money object."""
+    return optional(MoneySet())
+
+
+def shop_money(values: dict[str, Any], name: str) -> Decimal | None:
+    """The shop amount of `name`: the plain field (Shopify's are in shop money), else the shop
+    amount of its `name_set`."""
+    plain = values.get(name)
+    if plain is not None:
+        return plain
+    amounts = values.get(f"{name}_set")
+    return None if amounts is None else amounts.shop
+
+
+def presentment_money(values: dict[str, Any], name: str) -> Decimal | None:
+    """The buyer-currency amount of `name` (from `name_set`), or None."""
+    amounts = values.get(f"{name}_set")
+    return None if amounts is None else amounts.presentment
 
 
 def nested_list(schema: type[Schema]) -> fields.Field:

@@ -17,7 +17,16 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from marshmallow.utils import missing
 
-from resources.fields import Money, Timestamp, to_money, to_timestamp
+from resources.fields import (
+    LooseId,
+    Money,
+    MoneySet,
+    Timestamp,
+    to_amounts,
+    to_id,
+    to_money,
+    to_timestamp,
+)
 
 Derive = Callable[[dict[str, Any]], dict[str, Any]]
 Convert = Callable[[Any], Any]
@@ -90,6 +99,10 @@ def _converter(field: fields.Field) -> Convert:
         return _checked(to_timestamp)
     if isinstance(field, Money):
         return _checked(to_money)
+    if isinstance(field, MoneySet):
+        return _checked(to_amounts)
+    if isinstance(field, LooseId):
+        return _checked(to_id)
     raise TypeError(f"no fast conversion for {type(field).__name__}")
 
 

@@ -80,17 +80,62 @@ class Pulled:
 
 
 @dataclass(frozen=True)
+class Connection:
+    """A connection of a node, or of an item of one of its lists (an order's line items, a
+    refund's lines).
+
+    It is read `page` nodes at a time inside the query that reads its owner, and the rest
+    `rest` at a time by the owner's id; both are sized so that a query's requested cost stays
+    under 1,000 points. `types` are the GraphQL types of its nodes, which tell its lines apart
+    in a bulk result (every child of the root there is a line of its own).
+    """
+
+    name: str
+    fields: str
+    types: tuple[str, ...]
+    page: int = 10
+    rest: int = 100
+
+
+@dataclass(frozen=True)
+class Nested:
+    """A list field of a node whose items have connections (an order's refunds, fulfillments).
+
+    A bulk operation cannot read a connection inside a list, so the items come with their
+    node (their own `fields`) and their connections are read afterwards by the items' ids,
+    `batch` items per query.
+    """
+
+    name: str
+    gid_type: str
+    fields: str
+    connections: tuple[Connection, ...]
+    batch: int = 4
+
+
+@dataclass(frozen=True)
 class Pull:
-    """How backfill and reconcile read the resource through the GraphQL Admin API."""
+    """How backfill and reconcile read the resource through the GraphQL Admin API.
+
+    `map_node` gets the node with every connection (its own and its list items') as a plain
+    list of nodes under the connection's name, and the nodes of the first connection (the
+    child rows: line items, variants) as `children`.
+    """
 
     connection: str
     fields: str
     map_node: Callable[[dict[str, Any], list[dict[str, Any]], PullContext], Pulled]
-    child: str | None = None
-    child_fields: str = ""
+    gid_type: str = ""  # the GraphQL type of its nodes: `Order` in gid://shopify/Order/1
+    connections: tuple[Connection, ...] = ()
+    nested: tuple[Nested, ...] = ()
     page_size: int = 50  # chosen so a page's requested cost stays under 1,000 points
-    child_page: int = 10
     single: str = ""  # the root field that reads one node by id
+    sort_key: str | None = "UPDATED_AT"  # None: the connection takes no sortKey
+
+    @property
+    def child(self) -> str | None:
+        """The connection whose nodes are the resource's child rows."""
+        return self.connections[0].name if self.connections else None
 
 
 @dataclass(frozen=True)
@@ -116,6 +161,8 @@ class Resource:
     columns: tuple[str, ...]  # typed columns, named as the validated payload's fields
     topics: tuple[str, ...] = ()  # topics whose body is a version of the entity
     delete_topic: str | None = None
+    # The deletion's payload contract; None: Shopify's `{"id": ...}` (with its `payload_key`).
+    delete_schema: Schema | None = None
     deletes: Deletes | None = None  # None: deletions name the entity by its key
     sticky: tuple[str, ...] = ()  # facts that only ever become known (a completion time)
     # Facts a version may lack that an older one carries (a creation time): filled in from
@@ -126,6 +173,11 @@ class Resource:
     # Which checkout and cart a row points at, by token: {"checkouts": field, "carts": field}.
     links: dict[str, str] = field(default_factory=dict)
     ingest_topic: str | None = None  # the topic /ingest items travel as; None: not ingestible
+    # The entity to read again through the Admin API after a delivery of this one is written
+    # (resource name and key), when the delivery says the data it carries is not whole.
+    refresh: Callable[[dict[str, Any]], tuple[str, Any] | None] | None = field(
+        default=None, compare=False
+    )
     pull: Pull | None = None
     loader: Loader = field(init=False, repr=False, compare=False)
 
@@ -165,6 +217,8 @@ class Resource:
             payload=FromDelivery(webhook_id, path),
             children={spec.field: spec.rows(values.get(spec.field)) for spec in self.children}
             or None,
+            kept_children=values.get("kept_children"),
+            refresh=self.refresh(values) if self.refresh else None,
         )
         for spec in self.embedded:
             inner = values.get(spec.field)

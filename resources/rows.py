@@ -47,6 +47,12 @@ class EntityRow:
     kept_children: dict[str, set[Any]] | None = None
     # Objects inside this one that are versions of other entities (an order's customer).
     embedded: list[EntityRow] = field(default_factory=list)
+    # (resource, key) to read again through the Admin API once this row is written: the
+    # delivery did not carry all of it (a product's variants past 100, an edited order).
+    refresh: tuple[str, Any] | None = None
+    # A fuller read of a version already stored (the Admin API's product with every variant):
+    # it wins on an equal version too, not only on a newer one.
+    completes: bool = False
 
     @property
     def version(self) -> Version:
@@ -64,7 +70,7 @@ class Tombstone:
 
     resource: str
     tenant_id: uuid.UUID
-    shopify_id: int
+    key: Any  # the Shopify id, or a tuple (composite keys)
     deleted_at: datetime
     # Other values the deletion names the entity by (a checkout's cart token), when its key is
     # not the id.

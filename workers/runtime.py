@@ -100,6 +100,7 @@ LIMITS: dict[str, Limits] = {
     jobs.RECONCILE_ALL: Limits(60, 120),
     jobs.RECONCILE_TENANT: Limits(1800, 1860),
     jobs.BACKFILL: Limits(6 * 3600, 6 * 3600 + 60),
+    jobs.REFRESH: Limits(300, 360),
 }
 
 
@@ -121,6 +122,11 @@ class Resources:
         consumer.ensure_groups()
         return consumer
 
+    @cached_property
+    def producer(self) -> jobs.Producer:
+        """Enqueues follow-up jobs (a partial product read again) from inside a task."""
+        return jobs.Producer(self.settings)
+
     def bump_versions(self, tenant_ids: Any, *, strict: bool = False) -> None:
         """Invalidate the cached dashboard answers of tenants whose rows just changed."""
         bump_versions(self.redis, self.settings.namespace, tenant_ids, strict=strict)
@@ -128,6 +134,8 @@ class Resources:
     def close(self) -> None:
         if "redis" in self.__dict__:
             self.redis.close()
+        if "producer" in self.__dict__:
+            self.producer.close()
 
 
 _current: list[Resources] = []

@@ -56,7 +56,7 @@ def write_rows(
             mine = [r for r in wave if r.resource == name]
             latest = newest_per_key(mine)
             written = _upsert(session, stager, name, latest)
-            embedded += [e for r in latest for e in r.embedded]
+            embedded += [e for r in mine for e in r.embedded]
             result.tenants |= {w.tenant_id for w in written}
             if first:
                 won = {(w.tenant_id, w.key) for w in written}

@@ -16,8 +16,10 @@ def tombstone(session: Session, resource: Resource, tombstones: list[Tombstone])
         return
     spec = resource.deletes
     named = spec.columns if spec is not None else ()
+    keys = ("shopify_id",) if spec is not None else resource.keys
     rows = [
-        {"tenant_id": t.tenant_id, "shopify_id": t.shopify_id, "deleted_at": t.deleted_at}
+        {"tenant_id": t.tenant_id, "deleted_at": t.deleted_at}
+        | dict(zip(keys, t.key if isinstance(t.key, tuple) else (t.key,), strict=True))
         | {c: dict(t.names).get(c) for c in named if c != "shopify_id"}
         for t in tombstones
     ]
@@ -25,7 +27,7 @@ def tombstone(session: Session, resource: Resource, tombstones: list[Tombstone])
     stmt = insert(target)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "shopify_id"],
+            index_elements=["tenant_id", *keys],
             set_={"deleted_at": func.least(target.c.deleted_at, stmt.excluded.deleted_at)}
             | {c: func.coalesce(stmt.excluded[c], target.c[c]) for c in named if c != "shopify_id"},
         ),

@@ -50,8 +50,9 @@ class Written:
     inserted: bool
 
 
-def newer_than_stored(table: Table) -> Any:
-    """SQL: the incoming (updated_at, triggered_at) is strictly newer than the stored one."""
+def newer_than_stored(table: Table, *, or_equal: bool = False) -> Any:
+    """SQL: the incoming (updated_at, triggered_at) is strictly newer than the stored one (or,
+    for a row that completes a stored version, at least as new)."""
     floor = literal("-infinity").cast(table.c.updated_at.type)
 
     def version(source: Any) -> Any:
@@ -59,6 +60,10 @@ def newer_than_stored(table: Table) -> Any:
             func.coalesce(source.updated_at, floor), func.coalesce(source.triggered_at, floor)
         )
 
+    if or_equal:
+        return func.coalesce(insert(table).excluded.updated_at, floor) >= func.coalesce(
+            table.c.updated_at, floor
+        )
     return version(insert(table).excluded) > version(table.c)
 
 
@@ -71,11 +76,11 @@ def upsert_rows(
     (the Admin API has no order_number), and the stored value of those stays.
     """
     written: list[Written] = []
-    groups: dict[tuple[str, ...], list[EntityRow]] = {}
+    groups: dict[tuple[bool, tuple[str, ...]], list[EntityRow]] = {}
     for row in rows:
-        groups.setdefault(tuple(row.values), []).append(row)
-    for columns, group in groups.items():
-        written += _upsert_group(session, stager, resource, columns, group)
+        groups.setdefault((row.completes, tuple(row.values)), []).append(row)
+    for (completes, columns), group in groups.items():
+        written += _upsert_group(session, stager, resource, columns, group, completes)
     return written
 
 
@@ -96,6 +101,7 @@ def _upsert_group(
     resource: Resource,
     columns: tuple[str, ...],
     rows: list[EntityRow],
+    completes: bool = False,
 ) -> list[Written]:
     table = resource.table
     stage = stage_of(table)
@@ -135,7 +141,7 @@ def _upsert_group(
     upsert = stmt.on_conflict_do_update(
         index_elements=["tenant_id", *keys],
         set_=set_ | {"ingested_at": func.now()},
-        where=newer_than_stored(table),
+        where=newer_than_stored(table, or_equal=completes),
     ).returning(
         table.c.tenant_id,
         *(table.c[k] for k in keys),
@@ -193,6 +199,8 @@ def _upsert_with_children(
     # a version keeps without carrying them (removed below, one parent at a time).
     won = upsert.cte("won")
     (key,) = resource.keys
+    # A version that does not carry a child list at all (a pull that cannot read it) leaves
+    # the stored one as it is.
     keeping = {(r.tenant_id, r.key) for r in rows if r.kept_children}
     ctes = []
     for spec in resource.children:
@@ -201,8 +209,11 @@ def _upsert_with_children(
             child.c.tenant_id == won.c.tenant_id,
             child.c[spec.parent_column] == won.c[key],
         )
-        if keeping:
-            tenants, parents = zip(*sorted(keeping), strict=True)
+        left = keeping | {
+            (r.tenant_id, r.key) for r in rows if spec.field not in (r.children or {})
+        }
+        if left:
+            tenants, parents = zip(*sorted(left), strict=True)
             gone = gone.where(
                 tuple_(child.c.tenant_id, child.c[spec.parent_column]).not_in(
                     list(zip(tenants, parents, strict=True))
@@ -225,7 +236,9 @@ def _upsert_with_children(
 def _drop_uncarried(session: Session, resource: Resource, row: EntityRow) -> None:
     """Children of a partial version: drop those neither carried nor kept."""
     for spec in resource.children:
-        carried = {c[spec.key] for c in (row.children or {}).get(spec.field, [])}
+        if spec.field not in (row.children or {}):
+            continue
+        carried = {c[spec.key] for c in (row.children or {})[spec.field]}
         keep = carried | (row.kept_children or {}).get(spec.field, set())
         child = spec.table
         key_type = child.c[spec.key].type

@@ -34,7 +34,7 @@ class LoggedDelivery:
     triggered_at: datetime | None
     api_version: str | None
     received_at: datetime
-    status: str  # applied (a later mark may say stale) | recorded
+    status: str  # applied (a later mark may say stale) | recorded | unhandled
     attempts: int
     stream_entry_id: str
     payload: Any  # the body as delivered (raw JSON text)
@@ -64,7 +64,9 @@ def log_deliveries(session: Session, deliveries: Sequence[LoggedDelivery]) -> se
     )
     stmt: Any = insert(events).from_select(list(_LOG_COLUMNS), source)
     # A redelivery is a duplicate, unless the job acting on it gave up (status `failed`, and a
-    # dead letter): replaying that dead letter re-arms the event for another round of attempts.
+    # dead letter): replaying that dead letter re-arms the event for another round of attempts;
+    # or unless its topic was not handled when it came (status `unhandled`): replayed once
+    # cartwheel handles the topic, it is applied like a new delivery.
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "webhook_id"],
         set_={
@@ -74,7 +76,7 @@ def log_deliveries(session: Session, deliveries: Sequence[LoggedDelivery]) -> se
             "payload": stmt.excluded.payload,
             "stream_entry_id": stmt.excluded.stream_entry_id,
         },
-        where=events.c.status == "failed",
+        where=events.c.status.in_(("failed", "unhandled")),
     ).returning(events.c.tenant_id, events.c.webhook_id)
     return {(t, w) for t, w in session.execute(stmt)}
 

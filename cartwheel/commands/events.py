@@ -21,7 +21,7 @@ from eventlog.listing import (
     find_events,
     list_events,
 )
-from eventlog.replay import replay_dead_letters
+from eventlog.replay import replay_dead_letters, replay_unhandled
 from models.db import session_scope
 from shops.registration import TenantError, find_tenant
 
@@ -159,6 +159,30 @@ def replay(
     if result.skipped:
         numbers = ", ".join(f"#{i}" for i in result.skipped)
         click.echo(f"skipped (already replayed, or not found): {numbers}")
+
+
+@events.command("replay-unhandled")
+@_filters
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+def replay_unhandled_(
+    tenant: str | None,
+    topic: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> None:
+    """Put deliveries recorded as unhandled, of topics handled now, through the pipeline."""
+    settings = load_settings()
+    flt = EventFilter(_tenant_id(settings, tenant), topic, None, since, until, limit)
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        with session_scope(settings.database_url) as session:
+            result = replay_unhandled(session, StreamWriter(client, settings), flt)
+    except (QueueFull, redis.RedisError) as exc:
+        raise click.ClickException(f"replay failed: {exc}") from exc
+    finally:
+        client.close()
+    click.echo(f"replayed {len(result.replayed)} unhandled delivery(ies); {result.left} left")
 
 
 def _jsonable(row: EventRow) -> dict[str, Any]:

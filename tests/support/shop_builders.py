@@ -87,8 +87,16 @@ def order(
             }
         ],
         "refunds": [
-            {"transactions": [{"kind": "refund", "status": "success", "amount": amount}]}
-            for amount in refunded
+            {
+                "id": id * 1000 + n,
+                "order_id": id,
+                "created_at": updated_at or at,
+                "processed_at": updated_at or at,
+                "transactions": [
+                    {"id": id * 1000 + n, "kind": "refund", "status": "success", "amount": amount}
+                ],
+            }
+            for n, amount in enumerate(refunded, start=1)
         ],
         "customer": {"id": customer_id, "email": f"c{customer_id}@example.com"}
         if customer_id

@@ -33,13 +33,18 @@ from models import (
     Customer,
     CustomerExport,
     DeadLetter,
+    Fulfillment,
     Order,
+    OrderEdit,
     OrderLineItem,
+    OrderTransaction,
+    Refund,
     WebhookEvent,
 )
 from models.base import table_of
 from models.scoping import tenant_select
 from workers.compliance.redaction import (
+    ORDER_PARTS,
     Person,
     customer_facts,
     redact_event_payload,
@@ -113,6 +118,7 @@ def _event_filter(events: Table, person: Person) -> Any:
     """SQL twin of Person.mentioned_in, to find the deliveries in the raw event log."""
     p = events.c.payload
     ident = p["id"].astext
+    orders = [str(i) for i in person.order_ids]
     token = func.split_part(p["token"].astext, "?", 1)
 
     def on(resource: str, condition: Any) -> Any:
@@ -131,6 +137,12 @@ def _event_filter(events: Table, person: Person) -> Any:
             ),
         ),
         on("carts", token.in_(sorted(person.cart_tokens))),
+        # Refunds, transactions and fulfillments of the person's orders; their order edits.
+        and_(
+            or_(*(events.c.topic.like(f"{t}/%") for t in ORDER_PARTS)),
+            p["order_id"].astext.in_(orders),
+        ),
+        and_(events.c.topic == "orders/edited", p[("order_edit", "order_id")].astext.in_(orders)),
     )
 
 
@@ -141,7 +153,7 @@ def _entity_rows(session: Session, model: Any, tenant_id: uuid.UUID, person: Per
         Order: lambda: table.c.shopify_id.in_(sorted(person.order_ids)),
         Checkout: lambda: table.c.token.in_(sorted(person.checkout_tokens)),
         Cart: lambda: table.c.token.in_(sorted(person.cart_tokens)),
-    }[model]()
+    }.get(model, lambda: table.c.order_id.in_(sorted(person.order_ids)))()
     return table, session.execute(tenant_select(table, tenant_id=tenant_id).where(key)).all()
 
 
@@ -153,6 +165,10 @@ def redact_customer(session: Session, *, tenant_id: uuid.UUID, person: Person) -
         (Order, ("email",), redact_payload),
         (Checkout, ("email",), redact_payload),
         (Cart, (), redact_payload),
+        (Refund, ("note",), redact_payload),
+        (OrderTransaction, (), redact_payload),
+        (Fulfillment, (), redact_payload),
+        (OrderEdit, ("staff_note",), redact_payload),
     ):
         table, rows = _entity_rows(session, model, tenant_id, person)
         pk = [c.name for c in table.primary_key.columns]
@@ -249,11 +265,19 @@ def _bytes_pattern(needle: str) -> Any:
 def build_export(session: Session, *, tenant_id: uuid.UUID, person: Person) -> dict[str, Any]:
     """Everything held about the person: their rows, line items and raw deliveries, as JSON."""
     out: dict[str, Any] = {}
-    for model, name in ((Customer, "customers"), (Order, "orders"), (Checkout, "checkouts")):
+    exported: tuple[tuple[type[Any], str], ...] = (
+        (Customer, "customers"),
+        (Order, "orders"),
+        (Checkout, "checkouts"),
+        (Cart, "carts"),
+        (Refund, "refunds"),
+        (OrderTransaction, "transactions"),
+        (Fulfillment, "fulfillments"),
+        (OrderEdit, "order_edits"),
+    )
+    for model, name in exported:
         _, rows = _entity_rows(session, model, tenant_id, person)
         out[name] = [_plain(r._mapping) for r in rows]
-    _, carts = _entity_rows(session, Cart, tenant_id, person)
-    out["carts"] = [_plain(r._mapping) for r in carts]
     lines = table_of(OrderLineItem)
     by_order: dict[int, list[dict[str, Any]]] = {}
     for line in session.execute(

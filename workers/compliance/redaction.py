@@ -58,6 +58,10 @@ def redact_event_payload(topic: str, payload: dict[str, Any]) -> dict[str, Any]:
     return redacted
 
 
+# Topics of things that belong to an order and name it by `order_id`.
+ORDER_PARTS = ("refunds", "order_transactions", "fulfillments")
+
+
 @dataclass(frozen=True)
 class Person:
     """Who a compliance request is about, as the request and our rows identify them."""
@@ -80,6 +84,9 @@ class Person:
             return True
         token = payload.get("token")
         token = token.split("?", 1)[0] if isinstance(token, str) else None
+        if topic == "orders/edited":
+            edit = payload.get("order_edit")
+            return isinstance(edit, dict) and _id(edit.get("order_id")) in self.order_ids
         if resource == "customers":
             return _id(payload.get("id")) == self.customer_id
         if resource == "orders":
@@ -88,6 +95,8 @@ class Person:
             return token in self.checkout_tokens or _id(payload.get("id")) in self.checkout_ids
         if resource == "carts":
             return token in self.cart_tokens
+        if resource in ORDER_PARTS:
+            return _id(payload.get("order_id")) in self.order_ids
         return False
 
 

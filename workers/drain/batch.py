@@ -37,6 +37,7 @@ class BatchOutcome:
     applied: list[Parsed] = field(default_factory=list)
     stale: list[Parsed] = field(default_factory=list)
     recorded: list[Parsed] = field(default_factory=list)
+    unhandled: list[Parsed] = field(default_factory=list)
     duplicates: int = 0
     poison: list[Poison] = field(default_factory=list)
     dropped: int = 0  # entries that are not cartwheel envelopes at all, or whose tenant is gone
@@ -49,6 +50,7 @@ class BatchOutcome:
         self.applied += other.applied
         self.stale += other.stale
         self.recorded += other.recorded
+        self.unhandled += other.unhandled
         self.duplicates += other.duplicates
         self.poison += other.poison
         self.dropped += other.dropped
@@ -99,7 +101,9 @@ def ingest_batch(
     tombstones = [p.tombstone for p in fresh if p.tombstone is not None]
     lost = {id(r) for r in write_rows(session, rows, tombstones).lost}
     for p in fresh:
-        if p.resource is None:
+        if p.unhandled:
+            outcome.unhandled.append(p)
+        elif p.resource is None:
             outcome.recorded.append(p)
         elif p.row is not None and id(p.row) in lost:
             outcome.stale.append(p)
@@ -123,7 +127,7 @@ def _logged(d: Delivery, p: Parsed) -> LoggedDelivery:
         triggered_at=p.triggered_at,
         api_version=envelope.api_version or None,
         received_at=p.received_at,
-        status="recorded" if p.resource is None else "applied",
+        status=p.status,
         attempts=1 + d.reclaims,
         stream_entry_id=d.entry_id,
         payload=p.body,

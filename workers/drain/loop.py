@@ -29,6 +29,7 @@ from workers.drain.batch import (
     ingest_batch,
     parse_deliveries,
 )
+from workers.sync.refresh import request_refresh
 from writes.events import write_dead_letters
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ def _after_commit(res: Resources, outcome: BatchOutcome) -> None:
         metrics.EVENTS.labels(change.resource, "stale").inc()
     if outcome.recorded:
         metrics.EVENTS.labels("none", "recorded").inc(len(outcome.recorded))
+    if outcome.unhandled:
+        metrics.EVENTS.labels("none", "unhandled").inc(len(outcome.unhandled))
     metrics.DUPLICATES.inc(outcome.duplicates)
     metrics.STALE.inc(len(outcome.stale))
     metrics.DEAD_LETTERS.inc(len(outcome.poison))
@@ -188,6 +191,8 @@ def _after_commit(res: Resources, outcome: BatchOutcome) -> None:
         )
     # Dashboard caches key on this version, so an answer is never staler than the data.
     _guard(lambda: res.bump_versions(outcome.tenants_changed, strict=True))
+    # Entities a delivery carried only in part are read again through the Admin API.
+    _guard(lambda: request_refresh(res, [p.row for p in outcome.applied if p.row is not None]))
 
 
 def _read(

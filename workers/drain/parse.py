@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 import resources
 from core.errors import CartwheelError
-from core.topics import RECORDED_TOPICS, is_delete
+from core.topics import RECORDED_TOPICS
 from core.wire import Envelope
 from models.db import RawJSON
 from resources.fields import DeletePayload, normalize_token
@@ -35,6 +35,15 @@ class Parsed:
     body: RawJSON  # decoded once: valid JSON text, stored without serializing it again
     row: EntityRow | None = None
     tombstone: Tombstone | None = None
+    unhandled: bool = False  # a topic cartwheel does not handle (yet): logged, replayable
+
+    @property
+    def status(self) -> str:
+        """How the event log records it: applied (a later mark may say stale), recorded (logged
+        for a job to act on, or only logged), unhandled."""
+        if self.unhandled:
+            return "unhandled"
+        return "recorded" if self.row is None and self.tombstone is None else "applied"
 
     @property
     def resource(self) -> str | None:
@@ -61,8 +70,6 @@ def parse_envelope(envelope: Envelope) -> Parsed:
     except ValueError as exc:
         raise PoisonEvent(f"bad tenant id {envelope.tenant_id!r}") from exc
     resource = resources.for_topic(envelope.topic)
-    if resource is None and envelope.topic not in RECORDED_TOPICS:
-        raise PoisonEvent(f"unknown topic {envelope.topic!r}")
     try:
         body = RawJSON(envelope.body.decode("utf-8"))
         payload = json.loads(body)
@@ -72,16 +79,21 @@ def parse_envelope(envelope: Envelope) -> Parsed:
         raise PoisonEvent("body is not a JSON object")
     triggered_at = parse_time(envelope.triggered_at)
     received_at = parse_time(envelope.received_at) or datetime.now(UTC)
-    parsed = Parsed(tenant_id, envelope, triggered_at, received_at, body)
     if resource is None:
-        return parsed
+        unhandled = envelope.topic not in RECORDED_TOPICS
+        return Parsed(tenant_id, envelope, triggered_at, received_at, body, unhandled=unhandled)
     try:
-        if is_delete(envelope.topic):
-            named = _DELETE.load(payload)
+        if envelope.topic == resource.delete_topic:
+            if resource.delete_schema is not None:
+                named = resource.delete_schema.load(payload)
+                key = resource.key_of(named)
+            else:
+                named = _DELETE.load(payload)
+                key = named["id"]
             others = resource.deletes.columns if resource.deletes else ()
             names = tuple((c, normalize_token(named.get(c))) for c in others if c != "shopify_id")
             at = triggered_at or received_at
-            gone = Tombstone(resource.name, tenant_id, named["id"], at, names)
+            gone = Tombstone(resource.name, tenant_id, key, at, names)
             return Parsed(tenant_id, envelope, triggered_at, received_at, body, tombstone=gone)
         values = resource.loader.load(payload)
     except ValidationError as exc:

@@ -138,7 +138,7 @@ def _backfill_resource(
         cp = load_checkpoint(session, *key)  # a replacement bulk operation starts over
         done, seen = cp.buckets_done, cp.rows_seen
     total = int(op.get("rootObjectCount") or 0)
-    apply_split(res, key, directory, (done, buckets), (seen, total), op["id"], on_progress)
+    apply_split(res, key, directory, (done, buckets), (seen, total), op["id"], on_progress, client)
     with session_scope(settings.database_url) as session:
         cp = load_checkpoint(session, *key)
         cp.status, cp.updated_at = "completed", func.now()

@@ -21,8 +21,10 @@ from core.errors import CartwheelError
 from core.settings import Settings
 from models import BackfillCheckpoint
 from models.db import session_scope
+from resources import graphql as gql
 from workers.sync import bulk_file
 from workers.sync import metrics as sync_metrics
+from workers.sync.gather import Client, complete_nested, from_bulk
 from workers.sync.pulled import Drift, map_nodes, write_pulled
 
 if TYPE_CHECKING:
@@ -65,14 +67,18 @@ def apply_split(
     rows: tuple[int, int],
     tag: str,
     on_progress: ProgressFn | None,
+    client: Client | None,
 ) -> None:
-    """Apply buckets `done..count-1` of a split, reporting rows done out of rows expected."""
+    """Apply buckets `done..count-1` of a split, reporting rows done out of rows expected.
+
+    `client` reads what the result could not hold (the connections of list items); without
+    one, a result that needs it fails rather than writing those items without their parts."""
     (done, count), (seen, total) = buckets, rows
     resource, settings = key[2], res.settings
     if on_progress:
         on_progress(resource, seen, total)
     for index in range(done, count):
-        seen = _apply_bucket(res, key, directory, index, seen, tag)
+        seen = _apply_bucket(res, key, directory, index, seen, tag, client)
         if index == done and count - done > 1:
             _analyze(settings, resource)
         if on_progress:
@@ -87,6 +93,7 @@ def apply_result_file(
     resource: str,
     path: Path,
     on_progress: ProgressFn | None = None,
+    client: Client | None = None,
 ) -> int:
     """Apply a bulk result already on disk (e.g. downloaded earlier) exactly as a backfill
     would, bucket by bucket with checkpoints; returns the root objects applied."""
@@ -114,7 +121,7 @@ def apply_result_file(
             rows_seen=0,
             rows_written=0,
         )
-    apply_split(res, key, directory, (done, buckets), (seen, 0), tag, on_progress)
+    apply_split(res, key, directory, (done, buckets), (seen, 0), tag, on_progress, client)
     with session_scope(settings.database_url) as session:
         cp = load_checkpoint(session, *key)
         cp.status, cp.updated_at, applied = "completed", func.now(), cp.rows_seen
@@ -144,6 +151,7 @@ def _apply_bucket(
     index: int,
     seen: int,
     op_id: str,
+    client: Client | None,
 ) -> int:
     """Join, map and write one bucket, and advance the checkpoint, in one transaction."""
     tenant_id, run_id, resource = key
@@ -153,9 +161,14 @@ def _apply_bucket(
         log.warning(
             "bulk children without a parent", extra={"resource": resource, "count": orphans}
         )
-    rows = map_nodes(
-        resources.get(resource), pairs, tenant_id=tenant_id, source=f"backfill:{run_id}"
-    )
+    entry = resources.get(resource)
+    assert entry.pull is not None
+    nodes = [from_bulk(entry.pull, node, lines) for node, lines in pairs]
+    if any(gql.items(n.get(nested.name)) for nested in entry.pull.nested for n in nodes):
+        if client is None:
+            raise CheckpointError(f"{resource}: this result needs the Admin API to complete")
+        complete_nested(client, entry.pull, nodes)
+    rows = map_nodes(entry, nodes, tenant_id=tenant_id, source=f"backfill:{run_id}")
     outcome = Drift()
     with session_scope(settings.database_url) as session:
         for start in range(0, len(rows), CHUNK):

@@ -20,7 +20,6 @@ from resources.rows import EntityRow
 from writes import write_rows
 
 log = logging.getLogger(__name__)
-Node = tuple[dict[str, Any], list[dict[str, Any]]]  # a node and its children
 
 
 @dataclass
@@ -48,11 +47,14 @@ class Drift:
 
 
 def map_nodes(
-    resource: Resource, nodes: list[Node], *, tenant_id: uuid.UUID, source: str
+    resource: Resource, nodes: list[dict[str, Any]], *, tenant_id: uuid.UUID, source: str
 ) -> list[EntityRow]:
-    """The rows the nodes stand for; a node that cannot be mapped is logged and skipped."""
+    """The rows gathered nodes stand for; a node that cannot be mapped is logged and skipped."""
+    assert resource.pull is not None
+    child = resource.pull.child
     rows = []
-    for node, children in nodes:
+    for node in nodes:
+        children = list(node.get(child) or ()) if child else []
         try:
             rows.append(resource.pulled_row(node, children, tenant_id=tenant_id, source=source))
         except MappingError as exc:

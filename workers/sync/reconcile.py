@@ -25,13 +25,14 @@ from models import ReconcileRun, SyncWatermark
 from models.base import table_of
 from models.db import session_scope
 from models.scoping import tenant_select
-from resources.graphql import children_query, page_query, search_since
-from resources.registry import Pull, Resource
+from resources.graphql import page_query, search_since
+from resources.registry import Resource
 from shops.credentials import admin_api, tenants_with_credentials
 from shops.syncs import pullable
 from workers.sync import metrics as sync_metrics
 from workers.sync.client import ShopifyClient, ThrottleWait
-from workers.sync.pulled import Drift, Node, map_nodes, write_pulled
+from workers.sync.gather import complete_nested, from_page
+from workers.sync.pulled import Drift, map_nodes, write_pulled
 
 if TYPE_CHECKING:
     from workers.runtime import Resources
@@ -190,7 +191,8 @@ def _pull(
     while True:
         variables = {"first": pull.page_size, "after": state["cursor"], "query": search}
         connection = client.execute(query, variables)[pull.connection]
-        nodes = [_with_children(client, pull, edge["node"]) for edge in connection["edges"]]
+        nodes = [from_page(client, pull, edge["node"]) for edge in connection["edges"]]
+        complete_nested(client, pull, nodes)
         rows = map_nodes(resource, nodes, tenant_id=tenant_id, source=f"reconcile:{run_id}")
         info = connection["pageInfo"]
         more = bool(info["hasNextPage"])
@@ -209,23 +211,6 @@ def _pull(
             sync_metrics.RECONCILE_ROWS.labels(resource.name, finding).inc(count)
         if not more:
             return
-
-
-def _with_children(client: ShopifyClient, pull: Pull, node: dict[str, Any]) -> Node:
-    """A node and all its children, fetching those past the first page."""
-    children: list[dict[str, Any]] = []
-    if pull.child:
-        connection = node.get(pull.child) or {}
-        children = [e["node"] for e in connection.get("edges", [])]
-        info = connection.get("pageInfo") or {}
-        while info.get("hasNextPage"):
-            rest = client.execute(
-                children_query(pull), {"id": node["id"], "after": info["endCursor"]}
-            )
-            connection = (rest.get(pull.single) or {}).get(pull.child) or {}
-            children += [e["node"] for e in connection.get("edges", [])]
-            info = connection.get("pageInfo") or {}
-    return node, children
 
 
 def _save_progress(

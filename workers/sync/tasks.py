@@ -13,6 +13,7 @@ from models.db import session_scope
 from workers.runtime import ADMIN_API, job, resources
 from workers.sync.backfill import BackfillBusy, run_backfill
 from workers.sync.reconcile import due_tenants, reconcile_tenant
+from workers.sync.refresh import refresh_entity
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +55,12 @@ def reconcile_tenant_task(self: Task, tenant_id: str, run_id: str | None = None)
         "missing": summary.missing,
         "stale": summary.stale,
     }
+
+
+@job(jobs.REFRESH, retry=ADMIN_API)
+def refresh_task(self: Task, tenant_id: str, resource: str, key: Any) -> dict[str, int]:
+    """Read one entity again through the Admin API (a product with more than 100 variants)."""
+    outcome = refresh_entity(
+        resources(), tenant_id=uuid.UUID(tenant_id), resource=resource, key=key
+    )
+    return outcome.as_dict()

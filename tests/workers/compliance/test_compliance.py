@@ -32,6 +32,7 @@ from tests.support.lifecycle_data import (
     sender_for,
     tenant_status,
 )
+from tests.support.samples import sample_json
 from tests.support.webhooks import Sender
 from workers.abandonment.sweeps import sweep_abandoned
 from workers.compliance.actions import act_on_recorded_events
@@ -71,6 +72,29 @@ def personal(body: dict[str, Any], who: tuple[str, ...], customer_id: int | None
     return body
 
 
+def order_parts(order_id: int, who: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """A refund, a payment and a fulfillment of an order, each naming the person somewhere."""
+    email, phone, first, last, street = who
+    refund = sample_json("2026-04/refunds_create")
+    refund.update(
+        id=order_id * 10 + 1, order_id=order_id, note=f"{first} {last} changed their mind"
+    )
+    refund["refund_line_items"], refund["transactions"] = [], []
+    payment = sample_json("2026-04/order_transactions_create")
+    payment.update(id=order_id * 10 + 2, order_id=order_id)
+    payment["payment_details"]["credit_card_name"] = f"{first} {last}"
+    shipment = sample_json("2026-04/fulfillments_create")
+    shipment.update(
+        id=order_id * 10 + 3, order_id=order_id, email=email, line_items=[],
+        destination=address(first, last, phone, street),
+    )  # fmt: skip
+    return [
+        ("refunds/create", refund),
+        ("order_transactions/create", payment),
+        ("fulfillments/create", shipment),
+    ]
+
+
 def person_record(customer_id: int, who: tuple[str, ...]) -> dict[str, Any]:
     email, phone, first, last, _ = who
     return customer(customer_id, email=email, first=first, last=last, phone=phone)
@@ -105,6 +129,8 @@ def shop(client: FlaskClient, settings: Settings, tenant: dict[str, Any]) -> Sho
         ("carts/create", cart("kjane", at=T0)),
         ("checkouts/create", personal(checkout("cjane", at=T0, cart_token="kjane"), JANE, JANE_ID)),
         ("orders/create", personal(jane_order, JANE, JANE_ID)),
+        *order_parts(299938, JOHN),
+        *order_parts(399001, JANE),
     )
     # A delivery the pipeline could not take (a line item without its id): a dead letter.
     poison = personal(order(299999, at=T0, cart_token="kj"), JOHN, JOHN_ID)
@@ -215,6 +241,9 @@ def test_customer_redact_erases_the_person_everywhere_and_keeps_the_facts(
         "webhook_events",
         "dead_letters",
         "customer_exports",
+        "refunds",
+        "order_transactions",
+        "fulfillments",
     ):
         assert john_before.get(table), table
     totals = (
