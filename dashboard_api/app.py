@@ -19,8 +19,8 @@ from dashboard_api.auth import BEARER_SCHEME, SECURITY_SCHEME
 from dashboard_api.context import PRODUCER_KEY, REDIS_KEY, SETTINGS_KEY
 from dashboard_api.errors import Invalid, install_error_handlers
 from dashboard_api.views.account import accounts, api_keys, tenant, users
-from dashboard_api.views.data import insights, lists
-from dashboard_api.views.operations import dead_letters, exports, sync
+from dashboard_api.views.data import insights, lists, reports
+from dashboard_api.views.operations import dead_letters, exports, sync, webhooks
 from models.db import get_engine
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -72,7 +72,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(api_keys.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(insights.blp)
+    api.register_blueprint(reports.blp)
     api.register_blueprint(dead_letters.blp)
+    api.register_blueprint(webhooks.blp)
     api.register_blueprint(exports.blp)
     api.register_blueprint(sync.blp)
 

@@ -7,7 +7,18 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 
-from models import Cart, Checkout, Customer, Order, Product
+from models import (
+    Cart,
+    Checkout,
+    Customer,
+    Fulfillment,
+    InventoryItem,
+    InventoryLevel,
+    Order,
+    OrderTransaction,
+    Product,
+    Refund,
+)
 
 Conditions = list[ColumnElement[bool]]
 
@@ -20,6 +31,11 @@ def _range(column: Any, args: Mapping[str, Any], prefix: str) -> Conditions:
     if args.get(f"{prefix}_max") is not None:
         out.append(column <= args[f"{prefix}_max"])
     return out
+
+
+def _equal(args: Mapping[str, Any], **columns: Any) -> Conditions:
+    """`name=value` for each argument given: the column equals it."""
+    return [column == args[name] for name, column in columns.items() if args.get(name) is not None]
 
 
 def _dates(model: Any, args: Mapping[str, Any]) -> Conditions:
@@ -87,10 +103,62 @@ def cart_filters(args: Mapping[str, Any]) -> Conditions:
     return out
 
 
+def refund_filters(args: Mapping[str, Any]) -> Conditions:
+    return (
+        _range(Refund.created_at, args, "created_at")
+        + _range(Refund.processed_at, args, "processed_at")
+        + _equal(args, order_id=Refund.order_id)
+    )
+
+
+def transaction_filters(args: Mapping[str, Any]) -> Conditions:
+    out = (
+        _range(OrderTransaction.created_at, args, "created_at")
+        + _range(OrderTransaction.processed_at, args, "processed_at")
+        + _equal(
+            args,
+            order_id=OrderTransaction.order_id,
+            kind=OrderTransaction.kind,
+            status=OrderTransaction.status,
+        )
+    )
+    if args.get("gateway") is not None:
+        out.append(func.lower(OrderTransaction.gateway) == args["gateway"].lower())
+    return out
+
+
+def fulfillment_filters(args: Mapping[str, Any]) -> Conditions:
+    return _dates(Fulfillment, args) + _equal(
+        args,
+        order_id=Fulfillment.order_id,
+        status=Fulfillment.status,
+        shipment_status=Fulfillment.shipment_status,
+    )
+
+
+def inventory_item_filters(args: Mapping[str, Any]) -> Conditions:
+    return _dates(InventoryItem, args) + _equal(
+        args, sku=InventoryItem.sku, tracked=InventoryItem.tracked
+    )
+
+
+def inventory_level_filters(args: Mapping[str, Any]) -> Conditions:
+    return _range(InventoryLevel.updated_at, args, "updated_at") + _equal(
+        args,
+        inventory_item_id=InventoryLevel.inventory_item_id,
+        location_id=InventoryLevel.location_id,
+    )
+
+
 FILTERS: dict[str, Callable[[Mapping[str, Any]], Conditions]] = {
     "customers": customer_filters,
     "products": product_filters,
     "orders": order_filters,
     "checkouts": checkout_filters,
     "carts": cart_filters,
+    "refunds": refund_filters,
+    "transactions": transaction_filters,
+    "fulfillments": fulfillment_filters,
+    "inventory-items": inventory_item_filters,
+    "inventory-levels": inventory_level_filters,
 }

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from dashboard_api.queries.ranges import DayRange
+from dashboard_api.queries.sales import sales_report
 from models import Cart, Checkout, Customer, Order
 
 ZERO = Decimal(0)
@@ -200,18 +201,30 @@ PARTS: dict[str, Callable[..., Any]] = {
     "buyers": buyer_counts,
     "top": top_customers,
     "shop": shop_stats,
+    "shopify": sales_report,
 }
+# The sales report's figures shown beside the insights' own (docs/metrics.md).
+SHOPIFY_FIGURES = (
+    "gross_sales", "discounts", "returns", "net_sales", "total_sales", "average_order_value",
+)  # fmt: skip
 
 
-def compute_insights(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
-    """Every insight for the range, the parts one after another on one session."""
-    parts = {name: part(session, tenant_id=tenant_id, rng=rng) for name, part in PARTS.items()}
+def compute_insights(
+    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, shopify: bool = False
+) -> dict[str, Any]:
+    """Every insight for the range, the parts one after another on one session (the sales
+    report's figures beside them with `shopify`)."""
+    parts = {
+        name: part(session, tenant_id=tenant_id, rng=rng)
+        for name, part in PARTS.items()
+        if shopify or name != "shopify"
+    }
     return assemble(rng, parts)
 
 
 def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
     """The answer from the parts' results, as plain values (Decimals for money)."""
-    orders, shop = parts["orders"], parts["shop"]
+    orders, shop, shopify = parts["orders"], parts["shop"], parts.get("shopify")
     buyers, repeat = parts["buyers"]
     checkouts, carts = shop["checkouts"], shop["carts"]
     total_customers, new_customers = shop["customers"]
@@ -231,8 +244,13 @@ def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
             "refunds": t.refunded if t else ZERO,
             "net": net,
             "average_order_value": (net / kept).quantize(CENT, ROUND_HALF_UP) if kept else None,
-        },
-        "revenue_by_day": [_day(d, orders["by_day"].get(d)) for d in rng.days],
+        }
+        | ({"shopify": {k: shopify["totals"][k] for k in SHOPIFY_FIGURES}} if shopify else {}),
+        "revenue_by_day": [
+            _day(d, orders["by_day"].get(d))
+            | ({"shopify_net_sales": shopify["days"][i]["net_sales"]} if shopify else {})
+            for i, d in enumerate(rng.days)
+        ],
         "top_customers": [_top(r) for r in parts["top"]],
         "repeat_purchase": {
             "buyers": buyers,

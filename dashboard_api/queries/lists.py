@@ -1,4 +1,5 @@
-"""The tenant's customers, products, orders, checkouts and carts: pages and single rows.
+"""The tenant's entities, pages and single rows: customers, products, orders, checkouts, carts,
+refunds, transactions, fulfillments, inventory items and levels.
 
 Every select starts from `scoped()`, which filters on the tenant explicitly and drops
 tombstoned rows; row-level security is the second wall, not the only one.
@@ -8,16 +9,28 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from dashboard_api.queries import parts
 from dashboard_api.queries.filters import FILTERS
 from dashboard_api.queries.pagination import Sort
-from models import Cart, Checkout, Customer, Order, OrderLineItem, Product, ProductVariant
+from models import (
+    Cart,
+    Checkout,
+    Customer,
+    Fulfillment,
+    InventoryItem,
+    InventoryLevel,
+    Order,
+    OrderTransaction,
+    Product,
+    Refund,
+)
 from models.base import Base, table_of
 
 BIGINT_MAX = 2**63 - 1
@@ -26,11 +39,12 @@ _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 @dataclass(frozen=True)
 class Listing:
-    """How one resource is keyed and which columns it may be sorted on."""
+    """How one resource is keyed, which columns it may be sorted on, and its default sort."""
 
     model: type[Base]
-    key: InstrumentedAttribute[Any]
+    key: tuple[InstrumentedAttribute[Any], ...]
     sorts: dict[str, InstrumentedAttribute[Any]]
+    default_sort: str = "-created_at"
 
     def sort(self, spec: str) -> Sort:
         return Sort.parse(spec, self.sorts, self.key)
@@ -40,28 +54,52 @@ def _sorts(model: Any, *names: str) -> dict[str, InstrumentedAttribute[Any]]:
     return {name: getattr(model, name) for name in names}
 
 
+def _by_id(model: Any, *names: str) -> Listing:
+    """A resource keyed by its Shopify id, sortable by it and by `names`."""
+    return Listing(model, (model.shopify_id,), {"id": model.shopify_id, **_sorts(model, *names)})
+
+
 # Only sorts an index serves under row-level security (whose leakproof rule keeps numeric and
 # ILIKE comparisons out of index conditions), so every page costs the same, however deep:
 # orders by (tenant_id, created_at | processed_at) or the primary key, customers by
-# created_at, email or id, checkouts and carts by created_at. Products are few per shop.
+# created_at, email or id, checkouts and carts by created_at, the money resources by their
+# key. Products are few per shop. The created_at sorts of refunds, transactions, fulfillments
+# and inventory items, and refunds by processed_at, want (tenant_id, column) indexes, which
+# migration 0008 does not create: until then they sort the shop's rows of that table. An
+# inventory level has no id: its key is (item, location), and sorting by the item sorts by both.
 LISTINGS: dict[str, Listing] = {
-    "customers": Listing(
-        Customer,
-        Customer.shopify_id,
-        {"id": Customer.shopify_id, **_sorts(Customer, "created_at", "email")},
+    "customers": _by_id(Customer, "created_at", "email"),
+    "products": _by_id(Product, "created_at", "updated_at", "title", "price"),
+    "orders": _by_id(Order, "created_at", "processed_at"),
+    "checkouts": Listing(Checkout, (Checkout.token,), _sorts(Checkout, "created_at")),
+    "carts": Listing(Cart, (Cart.token,), _sorts(Cart, "created_at")),
+    "refunds": _by_id(Refund, "created_at", "processed_at"),
+    "transactions": _by_id(OrderTransaction, "created_at"),
+    "fulfillments": _by_id(Fulfillment, "created_at"),
+    "inventory-items": _by_id(InventoryItem, "created_at"),
+    "inventory-levels": Listing(
+        InventoryLevel,
+        (InventoryLevel.inventory_item_id, InventoryLevel.location_id),
+        _sorts(InventoryLevel, "inventory_item_id"),
+        default_sort="inventory_item_id",
     ),
-    "products": Listing(
-        Product,
-        Product.shopify_id,
-        {"id": Product.shopify_id, **_sorts(Product, "created_at", "updated_at", "title", "price")},
-    ),
-    "orders": Listing(
-        Order,
-        Order.shopify_id,
-        {"id": Order.shopify_id, **_sorts(Order, "created_at", "processed_at")},
-    ),
-    "checkouts": Listing(Checkout, Checkout.token, _sorts(Checkout, "created_at")),
-    "carts": Listing(Cart, Cart.token, _sorts(Cart, "created_at")),
+}
+
+Attach = Callable[[Session, uuid.UUID, list[dict[str, Any]]], None]
+
+# What every row of a list (and a single row) comes with.
+ITEM_PARTS: dict[str, Attach] = {
+    "orders": lambda s, t, rows: parts.attach_order_parts(s, tenant_id=t, orders=rows),
+    "customers": lambda s, t, rows: parts.attach_customer_stats(s, tenant_id=t, customers=rows),
+    "products": lambda s, t, rows: parts.attach_variants(s, tenant_id=t, products=rows),
+    "refunds": lambda s, t, rows: parts.attach_refund_parts(s, tenant_id=t, rows=rows),
+    "fulfillments": lambda s, t, rows: parts.attach_fulfilled_lines(s, tenant_id=t, rows=rows),
+}
+# What a single row comes with besides: what a list leaves to a filter of another list
+# (/api/transactions?order_id=, /api/inventory-levels?inventory_item_id=).
+DETAIL_PARTS: dict[str, Attach] = {
+    "refunds": lambda s, t, rows: parts.attach_refund_transactions(s, tenant_id=t, rows=rows),
+    "inventory-items": lambda s, t, rows: parts.attach_inventory(s, tenant_id=t, items=rows),
 }
 
 
@@ -99,13 +137,13 @@ def list_entities(
         if len(rows) > limit:
             break
     more = len(rows) > limit
-    items = _enrich(session, resource, tenant_id, rows[:limit])
+    items = _with_parts(session, ITEM_PARTS, resource, tenant_id, rows[:limit])
     return Page(items, order.encode(items[-1]) if more else None)
 
 
 def parse_key(resource: str, raw: str) -> Any:
     """The path id as the key column's type, or None when it cannot name a row."""
-    if LISTINGS[resource].key.key == "token":
+    if LISTINGS[resource].key[0].key == "token":
         return raw if 0 < len(raw) <= 255 and "\x00" not in raw else None
     if not _DIGITS.match(raw) or int(raw) > BIGINT_MAX:
         return None
@@ -115,98 +153,27 @@ def parse_key(resource: str, raw: str) -> Any:
 def get_entity(
     session: Session, resource: str, *, tenant_id: uuid.UUID, key: str
 ) -> dict[str, Any] | None:
-    """One live row by Shopify id (token for carts and checkouts), or None."""
+    """One live row by Shopify id (token for carts and checkouts), with its parts, or None."""
     listing = LISTINGS[resource]
+    (column,) = listing.key
     value = parse_key(resource, key)
     if value is None:
         return None
-    row = session.execute(
-        scoped(listing.model, tenant_id).where(listing.key == value)
-    ).one_or_none()
+    row = session.execute(scoped(listing.model, tenant_id).where(column == value)).one_or_none()
     if row is None:
         return None
-    return _enrich(session, resource, tenant_id, [dict(row._mapping)])[0]
+    rows = _with_parts(session, ITEM_PARTS, resource, tenant_id, [dict(row._mapping)])
+    return _with_parts(session, DETAIL_PARTS, resource, tenant_id, rows)[0]
 
 
-def _enrich(
-    session: Session, resource: str, tenant_id: uuid.UUID, rows: list[dict[str, Any]]
+def _with_parts(
+    session: Session,
+    table: dict[str, Attach],
+    resource: str,
+    tenant_id: uuid.UUID,
+    rows: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    if not rows:
-        return rows
-    if resource == "orders":
-        attach_line_items(session, tenant_id=tenant_id, orders=rows)
-    elif resource == "customers":
-        attach_customer_stats(session, tenant_id=tenant_id, customers=rows)
-    elif resource == "products":
-        attach_variants(session, tenant_id=tenant_id, products=rows)
+    attach = table.get(resource)
+    if rows and attach is not None:
+        attach(session, tenant_id, rows)
     return rows
-
-
-def attach_line_items(
-    session: Session, *, tenant_id: uuid.UUID, orders: list[dict[str, Any]]
-) -> None:
-    """Give each order its `line_items` (one query for the whole page)."""
-    ids = [o["shopify_id"] for o in orders]
-    stmt = (
-        select(OrderLineItem)
-        .where(OrderLineItem.tenant_id == tenant_id, OrderLineItem.order_id.in_(ids))
-        .order_by(OrderLineItem.order_id, OrderLineItem.shopify_id)
-    )
-    lines: dict[int, list[OrderLineItem]] = {i: [] for i in ids}
-    for line in session.scalars(stmt):
-        lines[line.order_id].append(line)
-    for order in orders:
-        order["line_items"] = lines[order["shopify_id"]]
-
-
-def attach_variants(
-    session: Session, *, tenant_id: uuid.UUID, products: list[dict[str, Any]]
-) -> None:
-    """Give each product its `variants` (one query for the whole page)."""
-    ids = [p["shopify_id"] for p in products]
-    stmt = (
-        select(ProductVariant)
-        .where(ProductVariant.tenant_id == tenant_id, ProductVariant.product_id.in_(ids))
-        .order_by(ProductVariant.product_id, ProductVariant.shopify_id)
-    )
-    variants: dict[int, list[ProductVariant]] = {i: [] for i in ids}
-    for variant in session.scalars(stmt):
-        variants[variant.product_id].append(variant)
-    for product in products:
-        product["variants"] = variants[product["shopify_id"]]
-
-
-def customer_order_stats(
-    session: Session, *, tenant_id: uuid.UUID, customer_ids: list[int]
-) -> dict[int, tuple[int, Any]]:
-    """customer id -> (orders count, total spent), by the README's definitions."""
-    kept = Order.cancelled_at.is_(None)
-    spent = func.coalesce(Order.total_price, 0) - func.coalesce(Order.total_refunded, 0)
-    stmt = (
-        select(
-            Order.customer_id,
-            func.count(),
-            func.coalesce(func.sum(spent).filter(kept), 0),
-        )
-        .where(
-            Order.tenant_id == tenant_id,
-            Order.customer_id.in_(customer_ids),
-            Order.deleted_at.is_(None),
-            Order.test.is_not(True),
-        )
-        .group_by(Order.customer_id)
-    )
-    return {cid: (count, total) for cid, count, total in session.execute(stmt) if cid}
-
-
-def attach_customer_stats(
-    session: Session, *, tenant_id: uuid.UUID, customers: list[dict[str, Any]]
-) -> None:
-    """Give each customer `orders_count` and `total_spent`."""
-    stats = customer_order_stats(
-        session, tenant_id=tenant_id, customer_ids=[c["shopify_id"] for c in customers]
-    )
-    for customer in customers:
-        count, total = stats.get(customer["shopify_id"], (0, 0))
-        customer["orders_count"] = count
-        customer["total_spent"] = total

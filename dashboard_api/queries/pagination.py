@@ -37,73 +37,105 @@ class CursorError(ValueError):
 
 @dataclass(frozen=True)
 class Sort:
-    """`created_at` (ascending) or `-created_at` (descending), resolved to its column."""
+    """`created_at` (ascending) or `-created_at` (descending), resolved to its column.
+
+    `key` is the primary key after the tenant: one column, or several for a composite key
+    (an inventory level is one item at one location). The key breaks ties, so every row has
+    one place in the order; sorting by the key's first column sorts by the whole key.
+    """
 
     name: str
     column: InstrumentedAttribute[Any]
-    key: InstrumentedAttribute[Any]
+    key: tuple[InstrumentedAttribute[Any], ...]
     descending: bool
 
     @classmethod
-    def parse(cls, spec: str, columns: dict[str, InstrumentedAttribute[Any]], key: Any) -> Sort:
+    def parse(
+        cls,
+        spec: str,
+        columns: dict[str, InstrumentedAttribute[Any]],
+        key: tuple[InstrumentedAttribute[Any], ...],
+    ) -> Sort:
         descending = spec.startswith("-")
         name = spec.removeprefix("-")
         return cls(spec, columns[name], key, descending)
 
-    def segments(self, after: tuple[Any, Any] | None) -> list[Segment]:
+    def segments(self, after: tuple[Any, tuple[Any, ...]] | None) -> list[Segment]:
         """The rows after the cursor as index-friendly parts, to read in turn until a page fills.
 
         One `col > v OR col IS NULL` would make PostgreSQL filter from the start of the index
         on every page; split at the NULLs, each part is a plain range scan.
         """
         col, pk = self.column, self.key
-        if col is pk:
+        by_key = self._by(*pk)
+        if col is pk[0]:
             if after is None:
-                return [Segment(None, self._by(pk))]
-            return [Segment(pk < after[1] if self.descending else pk > after[1], self._by(pk))]
-        both = self._by(col, pk)
+                return [Segment(None, by_key)]
+            return [Segment(self._after(pk, after[1]), by_key)]
+        both = self._by(col, *pk)
         if after is None:
             return [Segment(None, both)]
         value, key = after
         if self.descending:  # NULLs first
             if value is None:
                 return [
-                    Segment(and_(col.is_(None), pk < key), self._by(pk)),
+                    Segment(and_(col.is_(None), self._after(pk, key)), by_key),
                     Segment(col.is_not(None), both),
                 ]
-            return [Segment(tuple_(col, pk) < tuple_(value, key), both)]
+            return [Segment(self._after((col, *pk), (value, *key)), both)]
         if value is None:  # ascending: NULLs last
-            return [Segment(and_(col.is_(None), pk > key), self._by(pk))]
+            return [Segment(and_(col.is_(None), self._after(pk, key)), by_key)]
         return [
-            Segment(tuple_(col, pk) > tuple_(value, key), both),
-            Segment(col.is_(None), self._by(pk)),
+            Segment(self._after((col, *pk), (value, *key)), both),
+            Segment(col.is_(None), by_key),
         ]
+
+    def _after(self, columns: tuple[Any, ...], values: tuple[Any, ...]) -> ColumnElement[bool]:
+        """Rows past `values` in this direction: a plain comparison, or a row comparison."""
+        left = columns[0] if len(columns) == 1 else tuple_(*columns)
+        right = values[0] if len(values) == 1 else tuple_(*values)
+        return left < right if self.descending else left > right
 
     def _by(self, *columns: Any) -> list[Any]:
         return [c.desc() if self.descending else c.asc() for c in columns]
 
     def encode(self, row: Any) -> str:
         """The cursor that continues after `row`."""
-        doc = {"s": self.name, "v": _dump(row[self.column.key]), "k": _dump(row[self.key.key])}
+        keys = [_dump(row[k.key]) for k in self.key]
+        doc = {"s": self.name, "v": _dump(row[self.column.key]), "k": _pack(keys)}
         raw = json.dumps(doc, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode(self, cursor: str) -> tuple[Any, Any]:
-        """(sort value, key) from a cursor this sort made; CursorError otherwise."""
+    def decode(self, cursor: str) -> tuple[Any, tuple[Any, ...]]:
+        """(sort value, key values) from a cursor this sort made; CursorError otherwise."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             doc = json.loads(raw)
             if not isinstance(doc, dict) or doc.get("s") != self.name:
                 raise CursorError("The cursor belongs to another sort order.")
             value = _load(doc["v"], _python_type(self.column))
-            key = _load(doc["k"], _python_type(self.key))
+            raw_keys = _unpack(doc["k"], len(self.key))
+            key = tuple(_load(v, _python_type(k)) for v, k in zip(raw_keys, self.key, strict=True))
         except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as exc:
             if isinstance(exc, CursorError):
                 raise
             raise CursorError("The cursor is not valid.") from exc
-        if key is None:
+        if any(k is None for k in key):
             raise CursorError("The cursor is not valid.")
         return value, key
+
+
+def _pack(keys: list[str | None]) -> str | list[str | None] | None:
+    """A one-column key as its value (the cursors of single keys stay as they were), else a list."""
+    return keys[0] if len(keys) == 1 else keys
+
+
+def _unpack(raw: Any, width: int) -> list[Any]:
+    if width == 1:
+        return [raw]
+    if not isinstance(raw, list) or len(raw) != width:
+        raise CursorError("The cursor is not valid.")
+    return raw
 
 
 def _python_type(column: InstrumentedAttribute[Any]) -> type:

@@ -89,7 +89,10 @@ def test_orders_list_newest_first_with_line_items(
     assert first["created_at"] == "2026-01-01T10:00:00+00:00"
     assert first["line_items"] == [
         {"id": str((BIG + 10) * 10 + 1), "product_id": "7001", "variant_id": "8001",
-         "sku": "TEE-S", "title": "Tee", "quantity": 1, "current_quantity": 1, "price": "12.50"},
+         "sku": "TEE-S", "title": "Tee", "vendor": None, "quantity": 1, "current_quantity": 1,
+         "gift_card": None, "price": "12.50", "price_presentment": None, "total_discount": None,
+         "discount_allocated": "0.00", "discount_allocated_presentment": "0.00", "tax": "0.00",
+         "tax_presentment": "0.00", "duties": None, "duties_presentment": None},
     ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -105,11 +106,43 @@ EXPECTED = {
         "refunds": "20.00",
         "net": "200.00",
         "average_order_value": "50.00",
+        # Shopify's definitions (docs/metrics.md, "Sales report"): the five orders placed in
+        # the range sell their lines, 300.00 (no discounts, shipping or tax). Order 3's
+        # cancellation, at 15:00 on the 11th in New York, returns its 80.00 that day. Order 2's
+        # refund returns no goods (it has no refund lines, only a transaction), so Shopify's
+        # returns leave it out. The average is (gross + discounts) / orders = 300.00 / 5.
+        "shopify": {
+            "gross_sales": "300.00",
+            "discounts": "0.00",
+            "returns": "-80.00",
+            "net_sales": "220.00",
+            "total_sales": "220.00",
+            "average_order_value": "60.00",
+        },
     },
+    # shopify_net_sales: 100.00; 50.00 + 80.00 sold less 80.00 cancelled; 30.00 + 40.00.
     "revenue_by_day": [
-        {"date": "2026-01-10", "orders": 1, "gross_sales": "100.00", "net_sales": "100.00"},
-        {"date": "2026-01-11", "orders": 2, "gross_sales": "130.00", "net_sales": "30.00"},
-        {"date": "2026-01-12", "orders": 2, "gross_sales": "70.00", "net_sales": "70.00"},
+        {
+            "date": "2026-01-10",
+            "orders": 1,
+            "gross_sales": "100.00",
+            "net_sales": "100.00",
+            "shopify_net_sales": "100.00",
+        },
+        {
+            "date": "2026-01-11",
+            "orders": 2,
+            "gross_sales": "130.00",
+            "net_sales": "30.00",
+            "shopify_net_sales": "50.00",
+        },
+        {
+            "date": "2026-01-12",
+            "orders": 2,
+            "gross_sales": "70.00",
+            "net_sales": "70.00",
+            "shopify_net_sales": "70.00",
+        },
     ],
     "top_customers": [
         {
@@ -147,9 +180,22 @@ def test_insights_match_hand_computed_figures(
     shop: Sender, settings: Settings, api_client: FlaskClient, owner: dict[str, Any]
 ) -> None:
     _fill(shop, settings)
-    response = api_client.get(f"/api/insights?{RANGE}", headers=owner["headers"])
+    response = api_client.get(f"/api/insights?{RANGE}&shopify=true", headers=owner["headers"])
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == EXPECTED
+
+
+def test_shopify_figures_are_asked_for(
+    shop: Sender, settings: Settings, api_client: FlaskClient, owner: dict[str, Any]
+) -> None:
+    """Without `shopify=true` the answer is the insights' own figures only (and cheaper)."""
+    _fill(shop, settings)
+    body = api_client.get(f"/api/insights?{RANGE}", headers=owner["headers"]).get_json()
+    expected = json.loads(json.dumps(EXPECTED))
+    del expected["sales"]["shopify"]
+    for day in expected["revenue_by_day"]:
+        del day["shopify_net_sales"]
+    assert body == expected
 
 
 def test_plain_function_agrees_with_the_endpoint(
@@ -159,7 +205,9 @@ def test_plain_function_agrees_with_the_endpoint(
     _fill(shop, settings)
     rng = DayRange(date(2026, 1, 10), date(2026, 1, 12), NY)
     with tenant_session(settings, owner["tenant_id"]) as session:
-        result = compute_insights(session, tenant_id=uuid.UUID(owner["tenant_id"]), rng=rng)
+        result = compute_insights(
+            session, tenant_id=uuid.UUID(owner["tenant_id"]), rng=rng, shopify=True
+        )
     assert InsightsOut().dump(result) == EXPECTED
 
 
@@ -167,11 +215,16 @@ def test_days_follow_the_requested_time_zone(
     shop: Sender, settings: Settings, api_client: FlaskClient, owner: dict[str, Any]
 ) -> None:
     _fill(shop, settings)
-    body = api_client.get(f"/api/insights?{RANGE}&tz=UTC", headers=owner["headers"]).get_json()
+    body = api_client.get(
+        f"/api/insights?{RANGE}&tz=UTC&shopify=true", headers=owner["headers"]
+    ).get_json()
     # In UTC, order 5 (Jan 10 04:30Z) is in and order 4 (Jan 13 04:30Z) is out.
     assert body["range"]["tz"] == "UTC"
     assert [d["gross_sales"] for d in body["revenue_by_day"]] == ["125.00", "130.00", "40.00"]
     assert body["sales"]["gross"] == "295.00"
+    # Order 3's cancellation (20:00Z on the 11th) returns its 80.00 on the 11th in UTC too.
+    assert [d["shopify_net_sales"] for d in body["revenue_by_day"]] == ["125.00", "50.00", "40.00"]
+    assert body["sales"]["shopify"]["net_sales"] == "215.00"
     assert body["customers"]["new"] == 1  # C2 only: C3 arrived on Jan 13 in UTC
 
 
@@ -180,7 +233,7 @@ def test_empty_range_is_zero_filled(
 ) -> None:
     _fill(shop, settings)
     body = api_client.get(
-        "/api/insights?from=2025-06-01&to=2025-06-03", headers=owner["headers"]
+        "/api/insights?from=2025-06-01&to=2025-06-03&shopify=true", headers=owner["headers"]
     ).get_json()
     assert body["orders"] == {"count": 0, "cancelled": 0, "net_count": 0}
     assert body["sales"] == {
@@ -189,9 +242,23 @@ def test_empty_range_is_zero_filled(
         "refunds": "0.00",
         "net": "0.00",
         "average_order_value": None,
+        "shopify": {
+            "gross_sales": "0.00",
+            "discounts": "0.00",
+            "returns": "0.00",
+            "net_sales": "0.00",
+            "total_sales": "0.00",
+            "average_order_value": None,
+        },
     }
     assert body["revenue_by_day"] == [
-        {"date": f"2025-06-0{d}", "orders": 0, "gross_sales": "0.00", "net_sales": "0.00"}
+        {
+            "date": f"2025-06-0{d}",
+            "orders": 0,
+            "gross_sales": "0.00",
+            "net_sales": "0.00",
+            "shopify_net_sales": "0.00",
+        }
         for d in (1, 2, 3)
     ]
     assert body["top_customers"] == []

@@ -19,6 +19,7 @@ from cartwheel.migrate import alembic_config, upgrade
 from core.settings import API_DB_ROLE, Settings
 from dashboard_api import create_app
 from dashboard_api.db import anonymous_session, tenant_session
+from dashboard_api.views.data.lists import RESOURCES
 from models import Customer, Order
 from models.db import get_engine, session_scope
 from receiver import create_app as create_receiver
@@ -26,6 +27,7 @@ from tests.plugins.dashboard import PASSWORD, login
 from tests.support import services
 from tests.support.pipeline import drain_all
 from tests.support.samples import sample_json
+from tests.support.shop_builders import deliver
 from tests.support.webhooks import Sender
 
 Account = dict[str, Any]
@@ -65,18 +67,54 @@ def readable_tenant_tables(settings: Settings) -> list[tuple[str, str]]:
         ]
 
 
+def _with_money_parts(order: dict[str, Any]) -> dict[str, Any]:
+    """The 2026-04 sample order, with a discount, a tax line and a duty besides."""
+    amount = {"shop_money": {"amount": "5.00"}, "presentment_money": {"amount": "5.00"}}
+    first = order["line_items"][0] | {
+        "discount_allocations": [
+            {"amount": "5.00", "amount_set": amount, "discount_application_index": 0}
+        ],
+        "duties": [{"id": "1", "shop_money": {"amount": "5.00"}}],
+    }
+    return order | {
+        "line_items": [first, *order["line_items"][1:]],
+        "discount_applications": [{"type": "manual", "value": "5.0", "value_type": "fixed_amount"}],
+        "discount_codes": [{"code": "SPRING", "amount": "5.00", "type": "fixed_amount"}],
+        "tax_lines": [{"title": "VAT", "rate": 0.2, "price": "5.00", "price_set": amount}],
+    }
+
+
+def _with_refund_parts(refund: dict[str, Any]) -> dict[str, Any]:
+    """The 2026-04 sample refund, with refunded shipping, an adjustment and a duty besides."""
+    amount = {"shop_money": {"amount": "1.00"}, "presentment_money": {"amount": "1.00"}}
+    return refund | {
+        "refund_shipping_lines": [
+            {"id": 1, "shipping_line_id": 271878346596884000, "subtotal_amount_set": amount}
+        ],
+        "order_adjustments": [{"id": 1, "kind": "refund_discrepancy", "amount_set": amount}],
+        "duties": [{"duty_id": "1", "amount_set": amount}],
+    }
+
+
 def feed(client: FlaskClient, account: Account, email: str) -> None:
     """Shopify's sample payloads for one shop, with its own customer email, through /webhooks."""
     sender = Sender(client, shop=account["shop"], secret=account["webhook_secret"])
     customer = sample_json("customers_create") | {"email": email}
+    order = _with_money_parts(sample_json("2026-04/orders_create")) | {"email": email}
     for topic, payload in [
         ("customers/create", customer),
         ("products/create", sample_json("products_create")),
-        ("orders/create", sample_json("orders_create") | {"email": email}),
+        ("orders/create", order),
+        ("orders/edited", sample_json("2026-04/orders_edited")),
+        ("refunds/create", _with_refund_parts(sample_json("2026-04/refunds_create"))),
+        ("order_transactions/create", sample_json("2026-04/order_transactions_create")),
+        ("fulfillments/create", sample_json("2026-04/fulfillments_create")),
+        ("inventory_items/create", sample_json("2026-04/inventory_items_create")),
+        ("inventory_levels/update", sample_json("2026-04/inventory_levels_update")),
         ("checkouts/create", sample_json("checkouts_create")),
         ("carts/create", sample_json("carts_create")),
     ]:
-        assert sender.send(topic, payload).status_code == 200
+        assert sender.send(topic, payload).status_code == 200, topic
 
 
 @pytest.fixture
@@ -109,6 +147,24 @@ POPULATED = {
     "product_variants",
     "orders",
     "order_line_items",
+    "order_shipping_lines",
+    "order_discount_applications",
+    "order_discount_allocations",
+    "order_discount_codes",
+    "order_tax_lines",
+    "order_duties",
+    "order_edits",
+    "refunds",
+    "refund_line_items",
+    "refund_shipping_lines",
+    "order_adjustments",
+    "refund_duties",
+    "order_transactions",
+    "fulfillments",
+    "fulfillment_line_items",
+    "inventory_items",
+    "inventory_item_costs",
+    "inventory_levels",
     "checkouts",
     "carts",
     "webhook_events",
@@ -212,6 +268,83 @@ def test_another_tenants_ids_answer_404(
     assert [u["email"] for u in api_client.get("/api/users", headers=a["headers"]).get_json()] == [
         a["email"]
     ]
+
+
+B_ONLY = 7_000_000_000_000_000_001  # an id only the second shop holds
+SAMPLE_ORDER, SAMPLE_ITEM = 820982911946154508, 271878346596884015
+
+
+def _b_only_entities() -> list[tuple[str, dict[str, Any]]]:
+    """Rows only B holds; the refund, fulfillment and level point at rows both shops hold."""
+    refund = sample_json("2026-04/refunds_create")
+    txn = refund["transactions"][0]
+    return [
+        ("customers/create", sample_json("customers_create") | {"id": B_ONLY}),
+        ("products/create", sample_json("products_create") | {"id": B_ONLY, "variants": []}),
+        ("orders/create", sample_json("2026-04/orders_create") | {"id": B_ONLY}),
+        ("refunds/create", refund | {"id": B_ONLY, "transactions": [txn | {"id": B_ONLY}]}),
+        ("order_transactions/create", txn | {"id": B_ONLY + 1, "kind": "capture"}),
+        ("fulfillments/create", sample_json("2026-04/fulfillments_create") | {"id": B_ONLY}),
+        ("inventory_items/create", sample_json("2026-04/inventory_items_create") | {"id": B_ONLY}),
+        (
+            "inventory_levels/update",
+            sample_json("2026-04/inventory_levels_update") | {"location_id": B_ONLY},
+        ),
+    ]
+
+
+def _ids_in(value: Any) -> set[str]:
+    """Every id (own or referenced) anywhere in an answer, its parts' included."""
+    if isinstance(value, list):
+        return set().union(*map(_ids_in, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = {str(v) for k, v in value.items() if k == "id" or k.endswith("_id")}
+    return found.union(*(_ids_in(v) for v in value.values()))
+
+
+def _ids_listed(api_client: FlaskClient, resource: str, account: Account) -> set[str]:
+    """Every id on the first page of a list, in its rows and their parts."""
+    response = api_client.get(f"/api/{resource}?limit=250", headers=account["headers"])
+    assert response.status_code == 200, resource
+    return _ids_in(response.get_json()["items"])
+
+
+def test_another_tenants_entities_answer_404_and_stay_out_of_lists_and_parts(
+    api_client: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
+    two_tenants: tuple[Account, Account],
+) -> None:
+    a, b = two_tenants
+    deliver(Sender(client, shop=b["shop"], secret=b["webhook_secret"]), settings,
+            *_b_only_entities())  # fmt: skip
+    details = [r for r, served in RESOURCES.items() if served.detail is not None]
+    assert {"refunds", "transactions", "fulfillments", "inventory-items"} <= set(details)
+    for resource in details:
+        if resource in ("checkouts", "carts"):
+            continue  # addressed by token; the samples' tokens are the same in both shops
+        key = B_ONLY + 1 if resource == "transactions" else B_ONLY
+        path = f"/api/{resource}/{key}"
+        assert api_client.get(path, headers=b["headers"]).status_code == 200, path
+        response = api_client.get(path, headers=a["headers"])
+        assert (response.status_code, response.get_json()["error"]) == (404, "not_found"), path
+    b_ids = {str(B_ONLY), str(B_ONLY + 1)}
+    for resource in RESOURCES:
+        assert not _ids_listed(api_client, resource, a) & b_ids, resource
+        if resource not in ("checkouts", "carts"):
+            assert _ids_listed(api_client, resource, b) & b_ids, resource
+    # B's refund, fulfillment and level point at an order and an item A has too: A's order and
+    # item show only their own.
+    mine = api_client.get(f"/api/orders/{SAMPLE_ORDER}", headers=a["headers"]).get_json()
+    theirs = api_client.get(f"/api/orders/{SAMPLE_ORDER}", headers=b["headers"]).get_json()
+    for name in ("refunds", "transactions", "fulfillments"):
+        assert str(B_ONLY) not in {e["id"] for e in mine[name]}, name
+    assert str(B_ONLY) in {r["id"] for r in theirs["refunds"]}
+    assert str(B_ONLY) in {f["id"] for f in theirs["fulfillments"]}
+    assert str(B_ONLY) in {t["id"] for t in theirs["transactions"]}
+    item = api_client.get(f"/api/inventory-items/{SAMPLE_ITEM}", headers=a["headers"]).get_json()
+    assert [lv["location_id"] for lv in item["levels"]] == ["24826418"]
 
 
 # --- schema audit -------------------------------------------------------------------------------

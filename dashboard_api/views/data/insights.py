@@ -49,6 +49,17 @@ class InsightsArgs(Schema):
     )
 
 
+class InsightsQuery(InsightsArgs):
+    shopify = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Also give the range's figures with Shopify's definitions (the sales "
+            "report's) beside the insights' own: `sales.shopify` and each day's "
+            "`shopify_net_sales`. It costs one sales report on top."
+        },
+    )
+
+
 def _rate(description: str) -> fields.Float:
     return fields.Float(required=True, allow_none=True, metadata={"description": description})
 
@@ -71,12 +82,25 @@ class OrdersOut(Schema):
     net_count = fields.Integer(required=True, metadata={"description": "Not cancelled."})
 
 
+class ShopifySalesOut(Schema):
+    gross_sales = Money(required=True)
+    discounts = Money(required=True)
+    returns = Money(required=True)
+    net_sales = Money(required=True)
+    total_sales = Money(required=True)
+    average_order_value = Money(required=True, allow_none=True)
+
+
 class SalesOut(Schema):
     gross = Money(required=True)
     cancellations = Money(required=True)
     refunds = Money(required=True)
     net = Money(required=True)
     average_order_value = Money(required=True, allow_none=True)
+    shopify = fields.Nested(
+        ShopifySalesOut,
+        metadata={"description": "The same range with Shopify's definitions (/api/reports/sales)."},
+    )
 
 
 class DayOut(Schema):
@@ -84,6 +108,9 @@ class DayOut(Schema):
     orders = fields.Integer(required=True)
     gross_sales = Money(required=True)
     net_sales = Money(required=True)
+    shopify_net_sales = Money(
+        metadata={"description": "Net sales with Shopify's definitions (with `shopify=true`)."}
+    )
 
 
 class TopCustomerOut(Schema):
@@ -136,7 +163,7 @@ _SCHEMA = InsightsOut()
 
 @blp.route("/insights", methods=["GET"])
 @require_role(*READ_ROLES)
-@blp.arguments(InsightsArgs, location="query")
+@blp.arguments(InsightsQuery, location="query")
 @blp.response(200, InsightsOut)
 def insights(args: dict[str, Any]) -> Response:
     """Insights for a range of days in the shop's time zone
@@ -149,19 +176,41 @@ def insights(args: dict[str, Any]) -> Response:
     settings, client = current_settings(), current_redis()
     # Before any data is read: see dashboard_api/cache.py.
     version = cache.tenant_version(client, settings, principal.tenant_id)
-    rng = _range(settings, principal.tenant_id, args)
+    rng = day_range(settings, principal.tenant_id, args)
+
+    with_shopify = bool(args.get("shopify"))
+
+    def body() -> bytes:
+        result = compute(settings, principal.tenant_id, rng, shopify=with_shopify)
+        return json.dumps(_SCHEMA.dump(result), separators=(",", ":")).encode()
+
+    name = "insights+shopify" if with_shopify else "insights"
+    return answer(client, settings, principal.tenant_id, version, (name, rng), body)
+
+
+def answer(
+    client: Any,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    version: int,
+    what: tuple[str, DayRange],
+    compute_body: Callable[[], bytes],
+) -> Response:
+    """A range answer from the cache, else computed and cached under the data version read
+    before any data was (dashboard_api/cache.py)."""
+    name, rng = what
     parts = (rng.start.isoformat(), rng.end.isoformat(), rng.tz)
-    key = cache.answer_key(settings, principal.tenant_id, version, "insights", parts)
+    key = cache.answer_key(settings, tenant_id, version, name, parts)
     body = cache.load_answer(client, key)
     if body is not None:
         return _json(body, "hit")
-    result = compute(settings, principal.tenant_id, rng)
-    body = json.dumps(_SCHEMA.dump(result), separators=(",", ":")).encode()
+    body = compute_body()
     cache.store_answer(client, key, body)
     return _json(body, "miss")
 
 
-def _range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) -> DayRange:
+def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) -> DayRange:
+    """The range of local days the query asks for (the shop's time zone unless given)."""
     with tenant_session(settings, tenant_id) as session:
         try:
             zone = args.get("tz") or tenant_timezone(session, tenant_id=tenant_id)
@@ -171,17 +220,20 @@ def _range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) -> Da
             raise Invalid("The request is invalid.", fields={exc.field: [str(exc)]}) from exc
 
 
-def compute(settings: Settings, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
+def compute(
+    settings: Settings, tenant_id: uuid.UUID, rng: DayRange, *, shopify: bool = False
+) -> dict[str, Any]:
     """Run the independent parts at once, each on a connection of its own (RLS as always).
 
     On the two-core reference machine this takes an uncached answer from the sum of the parts
     to about the slowest one. Each statement already had its own snapshot (READ COMMITTED), so
     the answer is as consistent as when the parts ran one after another.
     """
-    with ThreadPoolExecutor(max_workers=len(PARTS), thread_name_prefix="insights") as pool:
+    parts = {name: part for name, part in PARTS.items() if shopify or name != "shopify"}
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="insights") as pool:
         futures = {
             name: pool.submit(_run_part, settings, tenant_id, part, rng)
-            for name, part in PARTS.items()
+            for name, part in parts.items()
         }
         return assemble(rng, {name: future.result() for name, future in futures.items()})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema
@@ -14,22 +15,44 @@ from dashboard_api.db import tenant_session
 from dashboard_api.errors import Invalid, NotFound
 from dashboard_api.queries.lists import get_entity, list_entities
 from dashboard_api.queries.pagination import CursorError
+from dashboard_api.views.data import arguments as a
+from dashboard_api.views.data import money_schemas as m
 from dashboard_api.views.data import schemas as s
 
 blp = Blueprint(
     "data",
     __name__,
     url_prefix="/api",
-    description="The shop's customers, products, orders, checkouts and carts.",
+    description="The shop's customers, products, orders, checkouts, carts, refunds, "
+    "transactions, fulfillments and inventory.",
 )
 
-# resource -> (singular, query arguments, entity schema, what identifies one)
-RESOURCES: dict[str, tuple[str, type[Schema], type[Schema], str]] = {
-    "customers": ("customer", s.CustomerArgs, s.CustomerOut, "Shopify id"),
-    "products": ("product", s.ProductArgs, s.ProductOut, "Shopify id"),
-    "orders": ("order", s.OrderArgs, s.OrderOut, "Shopify id"),
-    "checkouts": ("checkout", s.CheckoutArgs, s.CheckoutOut, "token"),
-    "carts": ("cart", s.CartArgs, s.CartOut, "token"),
+
+@dataclass(frozen=True)
+class Served:
+    """How a resource is served: its query arguments, a list item, and the single row."""
+
+    singular: str
+    args: type[Schema]
+    item: type[Schema]
+    detail: type[Schema] | None  # None: no single-row endpoint
+    identity: str = "Shopify id"
+
+
+RESOURCES: dict[str, Served] = {
+    "customers": Served("customer", a.CustomerArgs, s.CustomerOut, s.CustomerOut),
+    "products": Served("product", a.ProductArgs, s.ProductOut, s.ProductOut),
+    "orders": Served("order", a.OrderArgs, s.OrderOut, s.OrderOut),
+    "checkouts": Served("checkout", a.CheckoutArgs, s.CheckoutOut, s.CheckoutOut, "token"),
+    "carts": Served("cart", a.CartArgs, s.CartOut, s.CartOut, "token"),
+    "refunds": Served("refund", a.RefundArgs, m.RefundOut, m.RefundDetailOut),
+    "transactions": Served("transaction", a.TransactionArgs, m.TransactionOut, m.TransactionOut),
+    "fulfillments": Served("fulfillment", a.FulfillmentArgs, m.FulfillmentOut, m.FulfillmentOut),
+    "inventory-items": Served(
+        "inventory item", a.InventoryItemArgs, m.InventoryItemOut, m.InventoryItemDetailOut
+    ),
+    # Addressed by item and location: the list filters on either.
+    "inventory-levels": Served("inventory level", a.InventoryLevelArgs, m.InventoryLevelOut, None),
 }
 _PAGING = ("limit", "cursor", "sort")
 
@@ -69,24 +92,30 @@ def _get_view(resource: str, singular: str) -> Callable[..., Any]:
 
 
 def _register(resource: str) -> None:
-    singular, args, out, identity = RESOURCES[resource]
-    page = s.page_of(out, f"{singular.title()}Page")
+    served = RESOURCES[resource]
+    name = resource.replace("-", "_")
+    singular = served.singular
+    page = s.page_of(served.item, f"{singular.title().replace(' ', '')}Page")
 
     lister = _list_view(resource)
-    lister.__name__ = f"list_{resource}"
+    lister.__name__ = f"list_{name}"
     lister.__doc__ = f"List {resource}, a page at a time\n\nTombstoned (deleted) rows are left out."
     blp.route(f"/{resource}", endpoint=lister.__name__, methods=["GET"])(
         require_role(*READ_ROLES)(
-            blp.arguments(args, location="query")(blp.response(200, page)(lister))
+            blp.arguments(served.args, location="query")(blp.response(200, page)(lister))
         )
     )
+    if served.detail is None:
+        return
 
     getter = _get_view(resource, singular)
-    getter.__name__ = f"get_{singular}"
-    getter.__doc__ = f"One {singular} by {identity}\n\nAnother shop's {singular} answers 404."
+    getter.__name__ = f"get_{singular.replace(' ', '_')}"
+    getter.__doc__ = (
+        f"One {singular} by {served.identity}\n\nAnother shop's {singular} answers 404."
+    )
     blp.route(f"/{resource}/<string:id>", endpoint=getter.__name__, methods=["GET"])(
         require_role(*READ_ROLES)(
-            blp.alt_response(404, response="NOT_FOUND")(blp.response(200, out)(getter))
+            blp.alt_response(404, response="NOT_FOUND")(blp.response(200, served.detail)(getter))
         )
     )
 

@@ -1,174 +1,24 @@
-"""Schemas of the data endpoints: query arguments in, entities out (they generate the OpenAPI).
-
-Shopify ids are 64-bit and pass 2**53, where JavaScript numbers lose digits, so every id is a
-JSON string of digits. Money is a decimal string in the shop currency ("404.95"), never a float.
+"""Schemas of the data endpoints' entities (they generate the OpenAPI): what a list item and a
+single row carry. Ids are strings of digits and money exact decimal strings (fields.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
+from marshmallow import Schema, fields
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-
-from dashboard_api.queries.lists import LISTINGS
-
-MAX_LIMIT = 250
-DEFAULT_LIMIT = 50
-BIGINT_MAX = 2**63 - 1
-
-
-def no_nul(value: str) -> None:
-    """PostgreSQL text cannot hold NUL characters."""
-    if "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
-
-
-def money_text(value: Decimal | int | None) -> str | None:
-    """Exact decimal text with at least two places: 12.5000 -> "12.50", 0.1250 -> "0.125"."""
-    if value is None:
-        return None
-    amount = Decimal(value)
-    cents = amount.quantize(Decimal("0.01"))
-    return str(cents) if cents == amount else format(amount.normalize(), "f")
-
-
-class Money(fields.String):
-    """Exact decimal amount as a string."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return money_text(value)
-
-
-class IdString(fields.String):
-    """A Shopify id (64-bit) as a string of digits; accepts digits when loading."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else str(value)
-
-    def _deserialize(  # type: ignore[override]
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> int:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not text.isascii() or not text.isdigit() or int(text) > BIGINT_MAX:
-            raise ValidationError("Not a Shopify id (digits, at most 2**63-1).")
-        return int(text)
-
-
-class Instant(fields.AwareDateTime):
-    """An ISO 8601 instant, in UTC: PostgreSQL takes offsets up to 15:59, Python up to 23:59."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(default_timezone=UTC, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        instant = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return instant.astimezone(UTC)
-        except OverflowError as exc:
-            raise ValidationError("Out of range.") from exc
-
-
-def _instant(description: str) -> Instant:
-    return Instant(metadata={"description": f"{description} (ISO 8601; no offset means UTC)"})
-
-
-def sort_field(resource: str) -> fields.String:
-    names = list(LISTINGS[resource].sorts)
-    choices = [*names, *(f"-{n}" for n in names)]
-    return fields.String(
-        load_default="-created_at",
-        validate=validate.OneOf(choices),
-        metadata={"description": "Sort field; a leading `-` sorts descending."},
-    )
-
-
-class ListArgs(Schema):
-    """Pagination and the date filters every list has."""
-
-    limit = fields.Integer(
-        load_default=DEFAULT_LIMIT,
-        validate=validate.Range(1, MAX_LIMIT),
-        metadata={"description": f"Page size, 1 to {MAX_LIMIT}."},
-    )
-    cursor = fields.String(
-        validate=[validate.Length(max=2000), no_nul],
-        metadata={"description": "`next_cursor` of the previous page, with the same sort."},
-    )
-    created_at_min = _instant("Created at or after")
-    created_at_max = _instant("Created at or before")
-    updated_at_min = _instant("Updated at or after")
-    updated_at_max = _instant("Updated at or before")
-
-    @validates_schema
-    def _ranges(self, data: dict[str, Any], **kwargs: Any) -> None:
-        problems = {}
-        for prefix in ("created_at", "updated_at", "processed_at"):
-            low, high = data.get(f"{prefix}_min"), data.get(f"{prefix}_max")
-            if low is not None and high is not None and low > high:
-                problems[f"{prefix}_max"] = [f"Must not be before {prefix}_min."]
-        if problems:
-            raise ValidationError(problems)
-
-
-def _choice(values: list[str], description: str) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), metadata={"description": description})
-
-
-def _text(description: str) -> fields.String:
-    return fields.String(
-        validate=[validate.Length(min=1, max=255), no_nul], metadata={"description": description}
-    )
-
-
-class CustomerArgs(ListArgs):
-    sort = sort_field("customers")
-    q = fields.String(
-        validate=[validate.Length(min=1, max=200), no_nul],
-        metadata={"description": "Case-insensitive substring of the email or the full name."},
-    )
-
-
-class ProductArgs(ListArgs):
-    sort = sort_field("products")
-    status = _choice(["active", "archived", "draft"], "Product status.")
-    vendor = _text("Vendor (case-insensitive, exact).")
-    product_type = _text("Product type (case-insensitive, exact).")
-
-
-FINANCIAL = ["pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded",
-             "voided", "expired"]  # fmt: skip
-FULFILLMENT = ["fulfilled", "partial", "restocked", "unfulfilled"]
-
-
-class OrderArgs(ListArgs):
-    sort = sort_field("orders")
-    processed_at_min = _instant("Processed at or after")
-    processed_at_max = _instant("Processed at or before")
-    financial_status = _choice(FINANCIAL, "Financial status.")
-    fulfillment_status = _choice(
-        FULFILLMENT, "Fulfillment status; `unfulfilled` matches orders with nothing fulfilled."
-    )
-    customer_id = IdString(metadata={"description": "Orders of this customer (Shopify id)."})
-
-
-class CheckoutArgs(ListArgs):
-    sort = sort_field("checkouts")
-    status = _choice(["open", "abandoned", "completed", "recovered"], "Checkout status.")
-
-
-class CartArgs(ListArgs):
-    sort = sort_field("carts")
-    status = _choice(["open", "abandoned", "converted"], "Cart status.")
-
-
-def _id(description: str = "Shopify id (string of digits)") -> IdString:
-    return IdString(attribute="shopify_id", metadata={"description": description})
-
-
-def _ref(description: str) -> IdString:
-    return IdString(allow_none=True, metadata={"description": description})
+from dashboard_api.views.data.fields import BIGINT_MAX as BIGINT_MAX
+from dashboard_api.views.data.fields import (
+    IdString,
+    Money,
+    Rate,
+    id_field,
+    many,
+    money_field,
+    presentment_field,
+    ref_field,
+)
+from dashboard_api.views.data.fields import no_nul as no_nul
+from dashboard_api.views.data.money_schemas import FulfillmentOut, RefundOut, TransactionOut
 
 
 class Stamped(Schema):
@@ -177,7 +27,7 @@ class Stamped(Schema):
 
 
 class CustomerOut(Stamped):
-    id = _id()
+    id = id_field()
     email = fields.String(allow_none=True)
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
@@ -191,16 +41,17 @@ class CustomerOut(Stamped):
 
 
 class VariantOut(Schema):
-    id = _id()
+    id = id_field()
     title = fields.String(allow_none=True)
     sku = fields.String(allow_none=True)
     price = Money(allow_none=True)
     compare_at_price = Money(allow_none=True)
     inventory_quantity = fields.Integer(allow_none=True)
+    inventory_item_id = ref_field("Its inventory item (Shopify id): unit cost and levels")
 
 
 class ProductOut(Stamped):
-    id = _id()
+    id = id_field()
     title = fields.String(allow_none=True)
     handle = fields.String(allow_none=True)
     vendor = fields.String(allow_none=True)
@@ -209,34 +60,127 @@ class ProductOut(Stamped):
     price = Money(allow_none=True, metadata={"description": "Lowest variant price."})
     published_at = fields.DateTime(allow_none=True)
     variants = fields.List(fields.Nested(VariantOut))
+    variants_partial = fields.Boolean(
+        metadata={
+            "description": "The last version carried only some variants in full; the others "
+            "are as they were until the Admin API fills them in."
+        }
+    )
 
 
 class LineItemOut(Schema):
-    id = _id()
-    product_id = _ref("Product (Shopify id)")
-    variant_id = _ref("Variant (Shopify id)")
+    id = id_field()
+    product_id = ref_field("Product (Shopify id)")
+    variant_id = ref_field("Variant (Shopify id)")
     sku = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
+    vendor = fields.String(allow_none=True)
     quantity = fields.Integer()
     current_quantity = fields.Integer(allow_none=True)
-    price = Money(allow_none=True)
+    gift_card = fields.Boolean(allow_none=True)
+    price = money_field("Unit price.")
+    price_presentment = presentment_field("the unit price")
+    total_discount = money_field("Line-level discounts only.")
+    discount_allocated = money_field("Every discount allocated to the line, order shares too.")
+    discount_allocated_presentment = presentment_field()
+    tax = money_field("The line's taxes.")
+    tax_presentment = presentment_field()
+    duties = money_field("The line's duties.")
+    duties_presentment = presentment_field()
+
+
+class ShippingLineOut(Schema):
+    id = id_field()
+    title = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    price = money_field()
+    price_presentment = presentment_field("the price")
+    discounted_price = money_field("The price less its discounts.")
+    discount_allocated = money_field()
+    discount_allocated_presentment = presentment_field()
+    tax = money_field()
+    tax_presentment = presentment_field()
+    is_removed = fields.Boolean(allow_none=True)
+
+
+class DiscountApplicationOut(Schema):
+    index = fields.Integer(
+        attribute="position",
+        metadata={"description": "Its place in the order's list, which allocations point at."},
+    )
+    type = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    value = money_field("An amount, or a percentage when `value_type` is `percentage`.")
+    value_type = fields.String(allow_none=True)
+    allocation_method = fields.String(allow_none=True)
+    target_selection = fields.String(allow_none=True)
+    target_type = fields.String(allow_none=True)
+
+
+class DiscountAllocationOut(Schema):
+    line_item_id = ref_field("The line it took money off (Shopify id)")
+    shipping_line_id = ref_field("The shipping line it took money off (Shopify id)")
+    application_index = fields.Integer(
+        allow_none=True, metadata={"description": "The `index` of its discount application."}
+    )
+    amount = money_field()
+    amount_presentment = presentment_field()
+
+
+class DiscountCodeOut(Schema):
+    code = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    amount = money_field()
+
+
+class TaxLineOut(Schema):
+    title = fields.String(allow_none=True)
+    rate = Rate(allow_none=True, metadata={"description": "Exact decimal: 0.13 is 13%."})
+    price = money_field()
+    price_presentment = presentment_field()
+    channel_liable = fields.Boolean(allow_none=True)
+
+
+class DutyOut(Schema):
+    id = id_field()
+    line_item_id = ref_field("The line it is charged on (Shopify id)")
+    harmonized_system_code = fields.String(allow_none=True)
+    country_code_of_origin = fields.String(allow_none=True)
+    price = money_field()
+    price_presentment = presentment_field()
 
 
 class OrderOut(Stamped):
-    id = _id()
+    id = id_field()
     name = fields.String(allow_none=True)
     order_number = fields.Integer(allow_none=True)
     email = fields.String(allow_none=True)
-    customer_id = _ref("Customer (Shopify id)")
+    customer_id = ref_field("Customer (Shopify id)")
     financial_status = fields.String(allow_none=True)
     fulfillment_status = fields.String(allow_none=True)
-    currency = fields.String(allow_none=True)
-    total_price = Money(allow_none=True)
-    subtotal_price = Money(allow_none=True)
-    total_tax = Money(allow_none=True)
-    total_discounts = Money(allow_none=True)
-    current_total_price = Money(allow_none=True)
-    total_refunded = Money(allow_none=True)
+    currency = fields.String(allow_none=True, metadata={"description": "The shop currency."})
+    presentment_currency = fields.String(
+        allow_none=True, metadata={"description": "The buyer's currency."}
+    )
+    taxes_included = fields.Boolean(allow_none=True)
+    total_line_items_price = money_field("Line prices times quantities, before discounts.")
+    total_price = money_field()
+    subtotal_price = money_field()
+    total_tax = money_field()
+    total_discounts = money_field()
+    total_shipping_price = money_field()
+    total_duties = money_field()
+    total_tip_received = money_field()
+    current_total_price = money_field()
+    total_refunded = money_field("What the order's refunds returned.")
+    total_price_presentment = presentment_field("the total price")
+    subtotal_price_presentment = presentment_field("the subtotal price")
+    total_tax_presentment = presentment_field("the total tax")
+    total_discounts_presentment = presentment_field("the total discounts")
+    total_shipping_price_presentment = presentment_field("the total shipping price")
+    total_refunded_presentment = presentment_field("the total refunded")
     cancel_reason = fields.String(allow_none=True)
     cart_token = fields.String(allow_none=True)
     checkout_token = fields.String(allow_none=True)
@@ -245,7 +189,16 @@ class OrderOut(Stamped):
     processed_at = fields.DateTime(allow_none=True)
     cancelled_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    line_items = fields.List(fields.Nested(LineItemOut))
+    line_items = many(LineItemOut)
+    shipping_lines = many(ShippingLineOut)
+    discount_applications = many(DiscountApplicationOut)
+    discount_allocations = many(DiscountAllocationOut, "Per line item and shipping line.")
+    discount_codes = many(DiscountCodeOut)
+    tax_lines = many(TaxLineOut, "The order's taxes by rate, lines and shipping together.")
+    duties = many(DutyOut)
+    refunds = many(RefundOut, "Its refunds, oldest first, with their parts.")
+    transactions = many(TransactionOut, "Its transactions, oldest first, refunds' included.")
+    fulfillments = many(FulfillmentOut, "Its fulfillments, oldest first, with their lines.")
 
 
 class CheckoutOut(Stamped):
@@ -255,7 +208,7 @@ class CheckoutOut(Stamped):
     )
     cart_token = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
-    customer_id = _ref("Customer (Shopify id)")
+    customer_id = ref_field("Customer (Shopify id)")
     status = fields.String(metadata={"description": "open, abandoned, completed or recovered"})
     currency = fields.String(allow_none=True)
     total_price = Money(allow_none=True)
