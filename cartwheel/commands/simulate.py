@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 import requests
 
+from devtools.shapes import Shape
 from devtools.traffic import Delivery, traffic
 
 # `cartwheel run` writes the demo tenant it seeded here (shop, secret, tenant_id, receiver_url).
@@ -157,6 +158,12 @@ def format_summary(summary: Summary) -> list[str]:
 @click.option("--secret", help="The shop's webhook secret (default: the demo tenant's).")
 @click.option("--url", help="Receiver address (default: the local stack's receiver).")
 @click.option("--seed", type=int, help="Replay the same traffic (same ids and webhook ids).")
+@click.option(
+    "--api-version",
+    default="2026-07",
+    show_default=True,
+    help="The API version the deliveries claim; their bodies take that version's shapes.",
+)
 def simulate(
     rate: float,
     count: int,
@@ -164,15 +171,22 @@ def simulate(
     secret: str | None,
     url: str | None,
     seed: int | None,
+    api_version: str,
 ) -> None:
     """Send realistic signed Shopify webhooks (with duplicates and out-of-order deliveries)."""
+    try:
+        Shape(api_version)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--api-version") from exc
     target = resolve_target(shop, secret, url)
     seed = secrets.randbelow(2**31) if seed is None else seed
     click.echo(
         f"sending {count} deliveries for {target.shop} to {target.url} "
         f"at up to {rate:g}/s (seed {seed})"
     )
-    deliveries = islice(traffic(seed, shop=target.shop, secret=target.secret), count)
+    deliveries = islice(
+        traffic(seed, shop=target.shop, secret=target.secret, api_version=api_version), count
+    )
     summary = send_all(deliveries, target.url, rate=rate)
     for line in format_summary(summary):
         click.echo(line)

@@ -25,10 +25,15 @@ from models import (
     CheckoutTombstone,
     Customer,
     DeadLetter,
+    Fulfillment,
+    FulfillmentLineItem,
     Order,
     OrderLineItem,
+    OrderTransaction,
     Product,
     ProductVariant,
+    Refund,
+    RefundLineItem,
     WebhookEvent,
 )
 from models.db import session_scope
@@ -40,6 +45,7 @@ from tests.support.faults_versions import (
     Entity,
     Scenario,
     checkout,
+    newest_copies,
     order,
     render,
     scenarios,
@@ -122,6 +128,51 @@ def check_state(settings: Settings, tenant_id: Any, scenario: Scenario) -> None:
     assert chk.status == "completed"  # its order exists, whichever arrived first
     tombstones = [t.deleted_at for t in tenant_rows(settings, CheckoutTombstone, tenant_id)]
     assert tombstones == ([checkout_entity.deleted_at] if checkout_entity.delete else [])
+    check_money(settings, tenant_id, scenario)
+
+
+def check_money(settings: Settings, tenant_id: Any, scenario: Scenario) -> None:
+    """Refunds (their lines and transactions) and fulfillments (their lines) hold their newest
+    copy, whether it came on their own topic or inside an order version."""
+    winners = newest_copies(scenario)
+    refunds = {r.shopify_id: r for r in tenant_rows(settings, Refund, tenant_id)}
+    want = {k: c for (resource, k), c in winners.items() if resource == "refunds"}
+    assert refunds.keys() == want.keys()
+    for k, c in want.items():
+        line, paid = c.payload["refund_line_items"][0], c.payload["transactions"][0]
+        assert (refunds[k].webhook_id, refunds[k].payload) == (c.webhook_id, c.payload)
+        assert (refunds[k].total_refunded, refunds[k].total_refunded_presentment) == (
+            Decimal(line["subtotal"]),
+            Decimal(paid["amount"]),
+        )
+    lines = tenant_rows(settings, RefundLineItem, tenant_id)
+    assert {(li.shopify_id, li.refund_id, li.line_item_id, li.quantity) for li in lines} == {
+        (x["id"], k, x["line_item_id"], x["quantity"])
+        for k, c in want.items()
+        for x in c.payload["refund_line_items"]
+    }
+    transactions = tenant_rows(settings, OrderTransaction, tenant_id)
+    assert {
+        (t.shopify_id, t.refund_id, t.amount, t.currency, t.webhook_id) for t in transactions
+    } == {
+        (t["id"], k, Decimal(t["amount"]), t["currency"], c.webhook_id)
+        for k, c in want.items()
+        for t in c.payload["transactions"]
+    }
+    shipped = {f.shopify_id: f for f in tenant_rows(settings, Fulfillment, tenant_id)}
+    sent = {k: c for (resource, k), c in winners.items() if resource == "fulfillments"}
+    assert shipped.keys() == sent.keys()
+    for k, c in sent.items():
+        row = shipped[k]
+        assert (row.webhook_id, row.payload) == (c.webhook_id, c.payload)
+        assert (row.shipment_status, row.tracking_numbers) == (
+            c.payload["shipment_status"],
+            c.payload["tracking_numbers"],
+        )
+    fulfilled = tenant_rows(settings, FulfillmentLineItem, tenant_id)
+    assert {(f.fulfillment_id, f.line_item_id, f.quantity) for f in fulfilled} == {
+        (k, x["id"], x["quantity"]) for k, c in sent.items() for x in c.payload["line_items"]
+    }
 
 
 @hypothesis.settings(
