@@ -136,7 +136,7 @@ ITEMS = Resource(
                 rest=250,
             ),
         ),
-        page_size=40,
+        page_size=25,
         single="inventoryItem",
         sort_key=None,  # inventoryItems takes no sortKey
     ),

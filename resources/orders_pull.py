@@ -245,6 +245,6 @@ PULL = Pull(
     map_node=map_order,
     connections=(LINES, SHIPPING),
     nested=(refunds.NESTED, fulfillments.NESTED),
-    page_size=5,
+    page_size=2,
     single="order",
 )

@@ -152,7 +152,7 @@ RESOURCE = Resource(
                 rest=250,
             ),
         ),
-        page_size=15,
+        page_size=8,
         single="product",
     ),
 )

@@ -253,6 +253,15 @@ class Resource:
         if self.pull.child:
             payload[self.pull.child] = children
         values = dict(mapped.values)
+        rows = mapped.children
+        if rows is not None:  # position-keyed children are numbered in their order
+            positioned = {spec.field for spec in self.children if spec.key == "position"}
+            rows = {
+                name: [{"position": i} | item for i, item in enumerate(items)]
+                if name in positioned
+                else items
+                for name, items in rows.items()
+            }
         return EntityRow(
             resource=self.name,
             tenant_id=tenant_id,
@@ -262,7 +271,7 @@ class Resource:
             triggered_at=None,
             source=source,
             payload=payload,
-            children=mapped.children,
+            children=rows,
             embedded=list(mapped.embedded),
         )
 

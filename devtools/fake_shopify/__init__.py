@@ -11,20 +11,28 @@ What it serves:
   `errors: [{message: "Throttled", extensions: {code: "THROTTLED"}}]` and costs nothing. A
   query over 1,000 points gets `MAX_COST_EXCEEDED`. Every request is logged with the bucket
   level it found (`LeakyBucket.log`, or `GET /_fake/shops/<domain>/bucket-log`).
-- Query shapes (a small GraphQL reader, `graphql.py`: no fragments or directives):
-  `orders` / `customers` / `products` / `abandonedCheckouts` connections with `first` (<= 250)
-  and `after`, `edges { cursor node }`, `nodes`, `pageInfo { hasNextPage endCursor }`,
-  `query: "updated_at:>='<ISO time>'"` (and `created_at`, `<`, `<=`, `>`), `sortKey:
-  UPDATED_AT | CREATED_AT | ID`; nested `lineItems` / `variants` connections;
-  `order(id:)`, `customer(id:)`, `product(id:)`, `node(id:)`, `shop`,
-  `currentBulkOperation`, `bulkOperation(id:)`; mutations `bulkOperationRunQuery(query:,
-  groupObjects:)` and `bulkOperationCancel(id:)`. Fields are those of the Admin API objects
-  (`store.py` builds them); asking for one the fake does not hold is an error, as on Shopify.
+- Query shapes (a small GraphQL reader, `graphql.py`: inline fragments `... on Type { }`, no
+  named fragments or directives): `orders` / `customers` / `products` / `abandonedCheckouts` /
+  `inventoryItems` connections with `first` (<= 250) and `after`, `edges { cursor node }`,
+  `nodes`, `pageInfo { hasNextPage endCursor }`, `query: "updated_at:>='<ISO time>'"` (and
+  `created_at`, `<`, `<=`, `>`), `sortKey: UPDATED_AT | CREATED_AT | ID` (not on
+  `inventoryItems`, which takes none); nested connections (`lineItems`, `shippingLines`,
+  `variants`, `inventoryLevels`, a refund's `refundLineItems` / `refundShippingLines` /
+  `orderAdjustments` / `transactions`, a fulfillment's `fulfillmentLineItems`); `order(id:)`,
+  `customer(id:)`, `product(id:)`, `inventoryItem(id:)`, `node(id:)` and `nodes(ids:)` (any
+  stored node by gid, <= 250 ids), `shop`, `currentBulkOperation`, `bulkOperation(id:)`;
+  mutations `bulkOperationRunQuery(query:, groupObjects:)` and `bulkOperationCancel(id:)`.
+  Fields are those of the Admin API objects (`store.py` and `orders.py` build them: orders
+  with MoneyBags in shop and presentment money, tax lines, shipping lines, transactions,
+  refunds and fulfillments); asking for one the fake does not hold is an error, as on
+  Shopify. The actual cost never exceeds the requested one.
 - Bulk operations go CREATED -> RUNNING -> COMPLETED (or FAILED with `errorCode` and a
   `partialDataUrl` when a failure is injected through `fake.bulk.settings.fail_next`, or
   CANCELING -> CANCELED). Too many at once (1 before API 2026-01, 5 from it) gives the
-  userError "A bulk query operation is already running.". Results are JSONL, children carry
-  `__parentId` and are not always adjacent to their parent. `url` is signed and expires
+  userError "A bulk query operation is already running."; a connection inside a list field
+  (`refunds { refundLineItems { edges ... } }`) is refused as Shopify refuses it. Results
+  are JSONL, each node of a nested connection a line of its own with `__parentId` (and the
+  `__typename` it selected), not always adjacent to its parent. `url` is signed and expires
   (`bulk.settings.url_ttl`): an expired one answers 403 with a GCS-style XML body; reading the
   operation again signs a fresh one. A shop with `webhook_url` and `webhook_secret` receives
   a signed `bulk_operations/finish` webhook.

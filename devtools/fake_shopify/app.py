@@ -151,7 +151,9 @@ def _execute(
     except ExecutionError as exc:
         bucket.settle(requested, 1, before)
         return {**_errors(str(exc), exc.code), "extensions": cost(1)}
-    actual = requested if operation.kind == "mutation" else executor.cost
+    # The requested cost is the most a query can be charged; a list's length is not known up
+    # front, so its items may resolve more objects than were priced for it.
+    actual = requested if operation.kind == "mutation" else min(requested, executor.cost)
     bucket.settle(requested, actual, before)
     return {"data": data, "extensions": cost(actual)}
 

@@ -28,12 +28,16 @@ import requests
 
 from devtools.fake_shopify import graphql
 from devtools.fake_shopify.graphql import Field
-from devtools.fake_shopify.resolvers import ExecutionError, matches
-from devtools.fake_shopify.store import RESOURCES, ShopData, timestamp
+from devtools.fake_shopify.resolvers import ExecutionError, Projector, matches
+from devtools.fake_shopify.scalars import timestamp
+from devtools.fake_shopify.store import LIST_FIELDS, RESOURCES, ShopData
 
 log = logging.getLogger(__name__)
 ALREADY_RUNNING = "A bulk query operation is already running."
 ACTIVE = ("CREATED", "RUNNING", "CANCELING")
+LIST_CONNECTION = (
+    "Queries that contain a connection field within a list field are not currently supported."
+)
 
 
 @dataclass
@@ -65,18 +69,8 @@ class BulkSettings:
 
 
 def _project(node: dict[str, Any], selections: list[Field]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for s in selections:
-        if s.is_connection:
-            continue
-        if s.name not in node:
-            raise ExecutionError(f"Field '{s.name}' doesn't exist on type '{node['__typename']}'")
-        value = node[s.name]
-        if isinstance(value, dict) and s.selections:
-            out[s.key] = _project(value, s.selections)
-        else:
-            out[s.key] = value
-    return out
+    """A node's own line: its fields, without its connections (their nodes are lines too)."""
+    return Projector().select(node, [s for s in selections if not s.is_connection])
 
 
 def bulk_lines(
@@ -138,11 +132,36 @@ def validate_bulk_query(text: str) -> tuple[Field | None, str | None]:
         return None, "Bulk queries cannot contain more than 5 connections."
     if graphql.connection_depth(operation.fields) > 2:
         return None, "Bulk queries cannot contain connections with a nesting depth greater than 2."
+    if _connection_in_list(operation.fields):
+        return None, LIST_CONNECTION
     root = roots[0]
     selection = root.node_selection()
     if any(s.is_connection for s in selection) and not any(s.name == "id" for s in selection):
         return None, "The parent 'node' field for a nested connection must select the 'id' field."
     return root, None
+
+
+def _connection_in_list(fields: list[Field], in_list: bool = False) -> bool:
+    """Whether a connection sits anywhere inside a list field (a refund's line items)."""
+    for f in fields:
+        if f.is_connection:
+            if in_list or _connection_in_list(f.node_selection()):
+                return True
+        elif _connection_in_list(f.selections, in_list or f.name in LIST_FIELDS):
+            return True
+    return False
+
+
+def _check_fields(shop: ShopData, root: Field) -> str | None:
+    """Shopify checks a bulk query against the schema before it runs; the fake tries it on a
+    few stored nodes, and gives the error a field it does not hold would bring."""
+    sample = shop.listing(RESOURCES[root.name])[:3]
+    try:
+        for _ in bulk_lines(sample, root.node_selection()):
+            pass
+    except ExecutionError as exc:
+        return str(exc)
+    return None
 
 
 class BulkOperations:
@@ -160,7 +179,9 @@ class BulkOperations:
         self, shop: ShopData, query: str, api_version: str, group_objects: bool
     ) -> tuple[BulkOp | None, list[dict[str, Any]]]:
         root, problem = validate_bulk_query(query)
-        if root is None:
+        if root is not None:
+            problem = _check_fields(shop, root)
+        if root is None or problem:
             return None, [{"field": ["query"], "message": problem, "code": "INVALID"}]
         limit = shop.bulk_concurrency or (5 if api_version >= "2026-01" else 1)
         with self._lock:
@@ -188,8 +209,13 @@ class BulkOperations:
         path = self.dir / f"{op.id.rsplit('/', 1)[-1]}.jsonl"
         kind = RESOURCES[op.root.name]
         nodes = [n for n in op.shop.listing(kind) if matches(n, op.root.args.get("query"))]
-        with path.open("w") as out:
-            op.root_count = write_bulk_file(out, nodes, op.root.node_selection())
+        try:
+            with path.open("w") as out:
+                op.root_count = write_bulk_file(out, nodes, op.root.node_selection())
+        except ExecutionError:
+            # A node unlike the sample checked at the start: Shopify would fail the operation.
+            log.exception("bulk operation %s failed", op.id)
+            self.settings.fail_next.setdefault(op.shop.domain, "INTERNAL_SERVER_ERROR")
         with path.open("rb") as f:
             op.object_count = sum(1 for _ in f)
         op.file_size = path.stat().st_size

@@ -2,11 +2,14 @@
 
 Supported: one operation (`query`/`mutation`, or the `{ ... }` shorthand) with variable
 definitions and defaults, fields with aliases, arguments (variables, strings, block strings,
-numbers, booleans, null, enums, lists, objects) and nested selections. Not supported:
-fragments, directives, subscriptions, several operations in one document.
+numbers, booleans, null, enums, lists, objects), nested selections and inline fragments
+(`... on Refund { id }`, applied only to nodes of that type). Not supported: named fragments,
+directives, subscriptions, several operations in one document.
 
 Costs follow Shopify's published rules: scalars and enums 0, objects 1, connections
-2 + first (or last) x the cost of one node, mutations 10.
+2 + first (or last) x the cost of one node, mutations 10; the inline fragments of an object
+cost as much as the dearest of them (a node is of one type only), and `nodes(ids:)` costs one
+object per id.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Field:
     alias: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     selections: list[Field] = field(default_factory=list)
+    on: str | None = None  # an inline fragment's type condition (its name is "...")
 
     @property
     def key(self) -> str:
@@ -147,13 +151,23 @@ class _Parser:
         self.take("{")
         fields = []
         while self.peek() != "}":
-            if self.peek() in ("...", "@"):
-                raise GraphQLSyntaxError("fragments and directives are not supported")
-            fields.append(self.field())
+            if self.peek() == "@":
+                raise GraphQLSyntaxError("directives are not supported")
+            fields.append(self.inline_fragment() if self.peek() == "..." else self.field())
         self.take("}")
         if not fields:
             raise GraphQLSyntaxError("Parse error: empty selection set")
         return fields
+
+    def inline_fragment(self) -> Field:
+        self.take("...")
+        if self.peek() != "on":
+            raise GraphQLSyntaxError("named fragments are not supported")
+        self.take("on")
+        kind, type_name = self.take()
+        if kind != "name":
+            raise GraphQLSyntaxError(f"Parse error on {type_name!r}: expected a type name")
+        return Field("...", selections=self.selection_set(), on=type_name)
 
     def field(self) -> Field:
         kind, name = self.take()
@@ -252,9 +266,16 @@ def _field_cost(f: Field) -> int:
         return 0
     if f.is_connection:
         size = f.args.get("first") or f.args.get("last") or 0
-        node = 1 + sum(_field_cost(s) for s in f.node_selection())
-        return 2 + int(size) * node
-    return 1 + sum(_field_cost(s) for s in f.selections)
+        return 2 + int(size) * (1 + _selection_cost(f.node_selection()))
+    if f.name == "nodes" and isinstance(f.args.get("ids"), list):
+        return len(f.args["ids"]) * (1 + _selection_cost(f.selections))
+    return 1 + _selection_cost(f.selections)
+
+
+def _selection_cost(selections: list[Field]) -> int:
+    fragments = [_selection_cost(s.selections) for s in selections if s.on is not None]
+    fields = sum(_field_cost(s) for s in selections if s.on is None)
+    return fields + max(fragments, default=0)
 
 
 def connection_count(fields: list[Field]) -> int:

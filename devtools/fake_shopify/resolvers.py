@@ -1,12 +1,11 @@
 """Execute a parsed operation against a fake shop: connections, lookups, bulk operations.
 
-Supported root fields (documented in cartwheel/fake_shopify/__init__.py): `orders`,
-`customers`, `products`, `abandonedCheckouts` (connections: `first`/`after`, `query` with
-`updated_at`/`created_at` comparisons, `sortKey` ID/UPDATED_AT/CREATED_AT), `order`,
-`customer`, `product`,
-`node` (by `id`), `shop`, `currentBulkOperation`, `bulkOperation(id:)`; mutations
-`bulkOperationRunQuery` and `bulkOperationCancel`. Nested connections (`lineItems`,
-`variants`) page with `first`/`after` too. Unknown fields are errors, as on Shopify.
+Supported root fields (documented in devtools/fake_shopify/__init__.py): the connections of
+`store.RESOURCES` (`first`/`after`, `query` with `updated_at`/`created_at` comparisons,
+`sortKey` ID/UPDATED_AT/CREATED_AT where the connection takes one), the lookups of
+`store.SINGLE`, `node(id:)`, `nodes(ids:)`, `shop`, `currentBulkOperation`,
+`bulkOperation(id:)`; mutations `bulkOperationRunQuery` and `bulkOperationCancel`. Nested
+connections page with `first`/`after` too. Unknown fields are errors, as on Shopify.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from devtools.fake_shopify.graphql import Field, Operation
-from devtools.fake_shopify.store import RESOURCES, ShopData
+from devtools.fake_shopify.store import RESOURCES, SINGLE, UNSORTED, ShopData
 
 
 class BulkOperations(Protocol):
@@ -38,6 +37,7 @@ class BulkOperations(Protocol):
 
 
 MAX_PAGE = 250
+MAX_INPUT_ARRAY = 250
 _TERM = re.compile(r"(\w+):(>=|<=|>|<|)\s*(?:'([^']*)'|\"([^\"]*)\"|(\S+))")
 _SORT_FIELDS = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}
 
@@ -100,12 +100,68 @@ def _numeric(node_id: str) -> int:
     return int(node_id.rsplit("/", 1)[-1])
 
 
-class Executor:
+def field_value(node: dict[str, Any], f: Field) -> Any:
+    """A node's value for a selected field, with the field's arguments applied."""
+    if f.name == "__typename":
+        return node["__typename"]
+    if f.name not in node or f.name.startswith("_"):
+        raise ExecutionError(
+            f"Field '{f.name}' doesn't exist on type '{node['__typename']}'", "undefinedField"
+        )
+    value = node[f.name]
+    if f.name == "quantities" and isinstance(value, list):
+        names = f.args.get("names")
+        if not isinstance(names, list):
+            raise ExecutionError("Field 'quantities' is missing required arguments: names")
+        value = [q for q in value if q["name"] in names]
+    return value
+
+
+class Projector:
+    """Selects fields of stored nodes; `cost` counts the objects resolved (the actual cost)."""
+
+    def __init__(self) -> None:
+        self.cost = 0
+
+    def obj(self, node: dict[str, Any] | None, f: Field) -> Any:
+        if node is None:
+            return None
+        self.cost += 1
+        return self.select(node, f.selections)
+
+    def select(self, node: dict[str, Any], selections: list[Field]) -> dict[str, Any]:
+        """The selected fields of one node; inline fragments apply to nodes of their type."""
+        out: dict[str, Any] = {}
+        for s in selections:
+            if s.on is not None:
+                if node["__typename"] == s.on:
+                    out.update(self.select(node, s.selections))
+            else:
+                out[s.key] = self.value(node, s)
+        return out
+
+    def value(self, node: dict[str, Any], s: Field) -> Any:
+        value = field_value(node, s)
+        if s.is_connection:
+            return self.connection(value, s, top=False)
+        if isinstance(value, dict):
+            if not s.selections:
+                raise ExecutionError(f"Field must have selections (field '{s.name}')")
+            return self.obj(value, s)
+        if isinstance(value, list) and s.selections:
+            return [self.obj(v, s) for v in value]
+        return value
+
+    def connection(self, items: list[dict[str, Any]], f: Field, *, top: bool) -> dict[str, Any]:
+        raise ExecutionError(f"Field '{f.name}' is a connection, which is not read here")
+
+
+class Executor(Projector):
     """Runs one operation for one shop; `cost` accumulates the actual query cost."""
 
     def __init__(self, shop: ShopData, bulk: BulkOperations, api_version: str, base_url: str):
+        super().__init__()
         self.shop, self.bulk, self.api_version, self.base_url = shop, bulk, api_version, base_url
-        self.cost = 0
 
     def run(self, operation: Operation) -> dict[str, Any]:
         if operation.kind == "mutation":
@@ -118,9 +174,12 @@ class Executor:
             if not f.is_connection:
                 raise ExecutionError(f"Field '{f.name}' returns a connection; select edges")
             return self.connection(self.shop.listing(kind), f, top=True)
-        if f.name in ("order", "customer", "product", "node", "abandonedCheckout"):
+        if f.name in SINGLE or f.name == "node":
             node = self.shop.by_gid(str(f.args.get("id") or ""))
-            return self.obj(node, f)
+            wrong = f.name != "node" and node is not None and node["__typename"] != SINGLE[f.name]
+            return None if wrong else self.obj(node, f)
+        if f.name == "nodes":
+            return [self.obj(n, f) for n in self._by_ids(f.args.get("ids"))]
         if f.name == "shop":
             return self.obj(
                 {
@@ -138,6 +197,17 @@ class Executor:
         raise ExecutionError(
             f"Field '{f.name}' doesn't exist on type 'QueryRoot'", "undefinedField"
         )
+
+    def _by_ids(self, ids: Any) -> list[dict[str, Any] | None]:
+        if not isinstance(ids, list):
+            raise ExecutionError("Field 'nodes' is missing required arguments: ids")
+        if len(ids) > MAX_INPUT_ARRAY:
+            raise ExecutionError(
+                f"The input array size of {len(ids)} is greater than the maximum allowed of "
+                f"{MAX_INPUT_ARRAY}.",
+                "MAX_INPUT_SIZE_EXCEEDED",
+            )
+        return [self.shop.by_gid(str(i)) for i in ids]
 
     def mutation(self, f: Field) -> Any:
         if f.name == "bulkOperationRunQuery":
@@ -160,33 +230,6 @@ class Executor:
         result = self.obj(payload, f)
         self.cost = saved  # a mutation costs its flat price, whatever it selects
         return result
-
-    def obj(self, node: dict[str, Any] | None, f: Field) -> Any:
-        if node is None:
-            return None
-        self.cost += 1
-        out: dict[str, Any] = {}
-        for s in f.selections:
-            if s.name == "__typename":
-                out[s.key] = node["__typename"]
-                continue
-            if s.name not in node:
-                raise ExecutionError(
-                    f"Field '{s.name}' doesn't exist on type '{node['__typename']}'",
-                    "undefinedField",
-                )
-            value = node[s.name]
-            if s.is_connection:
-                out[s.key] = self.connection(value, s, top=False)
-            elif isinstance(value, dict):
-                if not s.selections:
-                    raise ExecutionError(f"Field must have selections (field '{s.name}')")
-                out[s.key] = self.obj(value, s)
-            elif isinstance(value, list) and s.selections:
-                out[s.key] = [self.obj(v, s) for v in value]
-            else:
-                out[s.key] = None if value is None else value
-        return out
 
     def connection(self, items: list[dict[str, Any]], f: Field, *, top: bool) -> dict[str, Any]:
         first = f.args.get("first")
@@ -234,6 +277,10 @@ class Executor:
     ) -> list[tuple[list[Any], dict[str, Any]]]:
         if not top:
             return [([i], n) for i, n in enumerate(items)]
+        if f.name in UNSORTED and "sortKey" in f.args:
+            raise ExecutionError(
+                f"Field '{f.name}' doesn't accept argument 'sortKey'", "argumentNotAccepted"
+            )
         query = f.args.get("query")
         chosen = [n for n in items if matches(n, query)]
         sort = _SORT_FIELDS.get(str(f.args.get("sortKey") or "ID"))

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,12 +15,15 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+import resources
 from core.settings import Settings
 from devtools.fake_shopify import ServerThread, ShopData
 from devtools.fake_shopify.graphql import parse, requested_cost
 from models import WebhookEvent
 from models.db import session_scope
 from receiver import create_app as create_receiver
+from resources import fulfillments, refunds
+from resources.graphql import bulk_query, items_query, page_query, single_query
 from shops.syncs import start_run
 from tests.support.pipeline import drain_all
 from workers.runtime import Resources
@@ -257,3 +261,166 @@ def test_the_finish_webhook_ends_a_backfill_s_wait(
         )
     [op] = wired.fake.bulk.ops.values()
     assert event.payload["admin_graphql_api_id"] == op.id and event.payload["status"] == "completed"
+
+
+@pytest.fixture
+def money_api(fake_admin: ServerThread) -> tuple[Api, dict[str, dict[str, Any]]]:
+    shop = fake_admin.fake.add_shop("money.myshopify.com", plan="plus")
+    shop.seed(orders=12, customers=4, products=3)
+    return Api(fake_admin, shop), shop.seed_refund_cases()
+
+
+def _amounts(bag: dict[str, Any]) -> tuple[Decimal, Decimal, str]:
+    presentment = bag["presentmentMoney"]
+    return (
+        Decimal(bag["shopMoney"]["amount"]),
+        Decimal(presentment["amount"]),
+        presentment["currencyCode"],
+    )
+
+
+def test_inline_fragments_apply_only_to_nodes_of_their_type(
+    money_api: tuple[Api, dict[str, dict[str, Any]]],
+) -> None:
+    api, cases = money_api
+    order = cases["partial"]
+    query = (
+        "query($id: ID!) { node(id: $id) { __typename ... on Product { title } "
+        "... on Order { name lineItems(first: 1) { edges { node { id } } } } } }"
+    )
+    body = api.post(query, id=order["id"])
+    assert body["data"]["node"] == {
+        "__typename": "Order",
+        "name": order["name"],
+        "lineItems": {"edges": [{"node": {"id": order["lineItems"][0]["id"]}}]},
+    }
+    # The dearest fragment is priced, not both: 1 (node) + 2 + 1 x 1 (lineItems).
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 4
+    wrong = api.post("query($id: ID!) { product(id: $id) { id } }", id=order["id"])
+    assert wrong["data"]["product"] is None
+
+
+def test_nodes_by_ids_read_refunds_and_fulfillments_with_their_connections(
+    money_api: tuple[Api, dict[str, dict[str, Any]]],
+) -> None:
+    api, cases = money_api
+    refund = cases["partial"]["refunds"][0]
+    fulfillment = cases["shipped"]["fulfillments"][0]
+    ids = [refund["id"], fulfillment["id"], "gid://shopify/Refund/1"]
+    body = api.post(items_query(refunds.NESTED), ids=ids)
+    got, other, missing = body["data"]["nodes"]
+    assert other == {} and missing is None  # the Fulfillment matches no fragment
+    [line] = [e["node"] for e in got["refundLineItems"]["edges"]]
+    assert (line["quantity"], line["restockType"]) == (1, "RETURN")
+    assert _amounts(line["subtotalSet"]) == (Decimal("37.50"), Decimal("33.75"), "EUR")
+    [shipping] = [e["node"] for e in got["refundShippingLines"]["edges"]]
+    assert _amounts(shipping["subtotalAmountSet"])[0] == Decimal("10.00")
+    [adjustment] = [e["node"] for e in got["orderAdjustments"]["edges"]]
+    assert adjustment["reason"] == "REFUND_DISCREPANCY"
+    assert _amounts(adjustment["amountSet"])[0] == Decimal("-2.00")
+    [paid] = [e["node"] for e in got["transactions"]["edges"]]
+    assert paid["id"] == refund["transactions"][0]["id"]
+    assert body["extensions"]["cost"]["requestedQueryCost"] == requested_cost(
+        parse(items_query(refunds.NESTED), {"ids": ids})
+    )
+    shipped = api.post(items_query(fulfillments.NESTED), ids=[fulfillment["id"]])
+    [lines] = [n["fulfillmentLineItems"]["edges"] for n in shipped["data"]["nodes"]]
+    assert [e["node"]["quantity"] for e in lines] == [1]
+    cheap = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    too_many = api.post(cheap, ids=[fulfillment["id"]] * 251)
+    assert "maximum allowed of 250" in too_many["errors"][0]["message"]
+
+
+def test_a_refunded_order_adds_up_in_shop_and_presentment_money(
+    money_api: tuple[Api, dict[str, dict[str, Any]]],
+) -> None:
+    api, cases = money_api
+    pull = resources.get("orders").pull
+    assert pull is not None
+    order = api.post(single_query(pull), id=cases["partial"]["id"])["data"]["order"]
+    assert order["presentmentCurrencyCode"] == "EUR" and order["currencyCode"] == "USD"
+    assert order["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
+    assert order["discountCodes"] == ["SAVE5"]
+    total = _amounts(order["totalPriceSet"])
+    parts = [order[f] for f in ("subtotalPriceSet", "totalShippingPriceSet", "totalTaxSet")]
+    assert total[:2] == tuple(sum(_amounts(p)[i] for p in parts) for i in (0, 1))
+    assert total == (Decimal("118.80"), Decimal("106.92"), "EUR")
+    [refund] = order["refunds"]
+    assert _amounts(refund["totalRefundedSet"])[0] == Decimal("49.30")  # 37.50 + 3 + 10.80 - 2
+    assert [t["kind"] for t in order["transactions"]] == ["SALE", "REFUND"]
+    assert _amounts(order["currentTotalPriceSet"])[0] == Decimal("69.50")
+    later = cases["later_month"]
+    assert later["refunds"][0]["createdAt"][:7] != later["createdAt"][:7]
+    assert later["displayFinancialStatus"] == "REFUNDED"
+    assert cases["shipped"]["displayFulfillmentStatus"] == "FULFILLED"
+
+
+def test_inventory_items_page_without_a_sort_key(fake_admin: ServerThread) -> None:
+    shop = fake_admin.fake.add_shop("stock.myshopify.com")
+    shop.seed(orders=0, customers=1, products=3, inventory=True)
+    item = shop.add_inventory_item(sku="LOOSE", cost=Decimal("3.25"), levels={0: 5, 1: 7})
+    shop.set_available(item["id"], 9, location=1)
+    api = Api(fake_admin, shop)
+    pull = resources.get("inventory_items").pull
+    assert pull is not None
+    page = api.post(page_query(pull), first=25)["data"]["inventoryItems"]
+    nodes = [e["node"] for e in page["edges"]]
+    variants = [v for p in shop.listing("Product") for v in p["variants"]]
+    assert len(nodes) == len(variants) + 1 and not page["pageInfo"]["hasNextPage"]
+    loose = nodes[-1]
+    assert loose["unitCost"] == {"amount": "3.25", "currencyCode": "USD"}
+    levels = [e["node"] for e in loose["inventoryLevels"]["edges"]]
+    assert [lv["quantities"] for lv in levels] == [
+        [{"name": "available", "quantity": 5}],
+        [{"name": "available", "quantity": 9}],
+    ]
+    sorted_ = api.post("{ inventoryItems(first: 5, sortKey: ID) { edges { node { id } } } }")
+    assert "doesn't accept argument 'sortKey'" in sorted_["errors"][0]["message"]
+    one = api.post(single_query(pull), id=item["id"])["data"]["inventoryItem"]
+    assert one["sku"] == "LOOSE"
+
+
+def test_bulk_lines_name_their_type_for_each_connection(
+    money_api: tuple[Api, dict[str, dict[str, Any]]],
+) -> None:
+    api, cases = money_api
+    pull = resources.get("orders").pull
+    assert pull is not None
+    run = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+    run += "userErrors { message } } }"
+    started = api.post(run, q=bulk_query(pull, None))["data"]["bulkOperationRunQuery"]
+    assert started["userErrors"] == []
+    op = api.wait(started["bulkOperation"]["id"])
+    lines = [json.loads(x) for x in requests.get(op["url"], timeout=10).text.splitlines()]
+    roots = {line["id"]: line for line in lines if "__parentId" not in line}
+    children = [line for line in lines if "__parentId" in line]
+    assert {c["__typename"] for c in children} == {"LineItem", "ShippingLine"}
+    assert all(c["__parentId"] in roots for c in children)
+    partial = cases["partial"]
+    shipping = [c for c in children if c["__parentId"] == partial["id"] and "code" in c]
+    assert [s["__typename"] for s in shipping] == ["ShippingLine"]
+    assert "lineItems" not in roots[partial["id"]]
+    assert roots[partial["id"]]["refunds"][0]["note"] == "Damaged"  # a list stays in its line
+    assert int(op["objectCount"]) == len(lines)
+
+
+def test_a_bulk_query_with_a_connection_inside_a_list_is_refused(api: Api) -> None:
+    inner = "{ orders { edges { node { id refunds { id refundLineItems "
+    inner += "{ edges { node { id } } } } } } } }"
+    run = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+    run += "userErrors { field message code } } }"
+    result = api.post(run, q=inner)["data"]["bulkOperationRunQuery"]
+    assert result["bulkOperation"] is None
+    assert result["userErrors"] == [
+        {
+            "field": ["query"],
+            "message": "Queries that contain a connection field within a list field are not "
+            "currently supported.",
+            "code": "INVALID",
+        }
+    ]
+    unknown = api.post(run, q="{ orders { edges { node { id color } } } }")
+    assert (
+        "doesn't exist on type 'Order'"
+        in unknown["data"]["bulkOperationRunQuery"]["userErrors"][0]["message"]
+    )

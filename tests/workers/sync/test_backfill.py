@@ -62,6 +62,26 @@ def count(settings: Settings, model: Any) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
+def bag(rest: dict[str, Any], name: str) -> dict[str, Any]:
+    """A REST `<name>_set` as the Admin API's MoneyBag."""
+    amounts = rest[f"{name}_set"]
+    return {
+        "shopMoney": {
+            "amount": amounts["shop_money"]["amount"],
+            "currencyCode": amounts["shop_money"]["currency_code"],
+        },
+        "presentmentMoney": {
+            "amount": amounts["presentment_money"]["amount"],
+            "currencyCode": amounts["presentment_money"]["currency_code"],
+        },
+    }
+
+
+def zero_bag(rest: dict[str, Any]) -> dict[str, Any]:
+    zero = {"amount": "0.00", "currencyCode": rest["currency"]}
+    return {"shopMoney": zero, "presentmentMoney": dict(zero)}
+
+
 def test_a_graphql_order_maps_to_the_columns_its_webhook_produces() -> None:
     rest = sample_json("orders_create")
     node = {
@@ -77,31 +97,50 @@ def test_a_graphql_order_maps_to_the_columns_its_webhook_produces() -> None:
         "displayFinancialStatus": rest["financial_status"].upper(),
         "displayFulfillmentStatus": "UNFULFILLED",
         "currencyCode": rest["currency"],
+        "presentmentCurrencyCode": rest["presentment_currency"],
+        "taxesIncluded": rest["taxes_included"],
         "test": rest["test"],
         "sourceName": rest["source_name"],
         "cartToken": rest["cart_token"],
         "checkoutToken": rest["checkout_token"],
         **{
-            f"{k}Set": {"shopMoney": {"amount": rest[v], "currencyCode": "USD"}}
+            f"{k}Set": bag(rest, v)
             for k, v in {
                 "totalPrice": "total_price",
                 "subtotalPrice": "subtotal_price",
                 "totalTax": "total_tax",
                 "totalDiscounts": "total_discounts",
                 "currentTotalPrice": "current_total_price",
+                "totalShippingPrice": "total_shipping_price",
             }.items()
         },
-        "totalRefundedSet": {"shopMoney": {"amount": "0.00", "currencyCode": "USD"}},
+        "totalRefundedSet": zero_bag(rest),
+        "totalTipReceivedSet": zero_bag(rest),
+        "originalTotalDutiesSet": None,
         "customer": {"id": rest["customer"]["admin_graphql_api_id"]},
+        "discountCodes": [c["code"] for c in rest["discount_codes"]],
+        "taxLines": [],
+        "shippingLines": [],
+        "transactions": [],
+        "refunds": [],
+        "fulfillments": [],
     }
     children = [
         {
             "id": li["admin_graphql_api_id"],
             "sku": li["sku"],
             "title": li["title"],
+            "vendor": li["vendor"],
             "quantity": li["quantity"],
             "currentQuantity": li["current_quantity"],
-            "originalUnitPriceSet": {"shopMoney": {"amount": li["price"]}},
+            "isGiftCard": li["gift_card"],
+            "originalUnitPriceSet": bag(li, "price"),
+            "totalDiscountSet": bag(li, "total_discount"),
+            "discountAllocations": [
+                {"allocatedAmountSet": bag(a, "amount")} for a in li["discount_allocations"]
+            ],
+            "taxLines": [{"priceSet": bag(t, "price")} for t in li["tax_lines"]],
+            "duties": [],
             "product": {"id": f"gid://shopify/Product/{li['product_id']}"}
             if li["product_id"]
             else None,
@@ -118,11 +157,12 @@ def test_a_graphql_order_maps_to_the_columns_its_webhook_produces() -> None:
     assert record.updated_at == webhook["updated_at"]
     for column, value in record.values.items():
         assert value == webhook[column], column
-    lines = [
-        {k: v for k, v in li.items() if k != "id"} | {"shopify_id": li["id"]}
-        for li in webhook["line_items"]
-    ]
-    assert record.children == {"line_items": lines}
+    spec = {c.field: c for c in orders.children}["line_items"]
+    assert record.children is not None
+    pulled = {li["shopify_id"]: li for li in record.children["line_items"]}
+    for li in webhook["line_items"]:
+        for column in spec.columns:
+            assert pulled[li["id"]][column] == li[column], column
 
 
 def test_a_backfill_of_20000_orders_lands_exactly(settings: Settings, wire_shop: Any) -> None:
