@@ -16,8 +16,3 @@ NOTIFICATION_TOPICS = frozenset({"bulk_operations/finish"})
 # Recorded in the event log and acted on later, one event at a time.
 ACTED_ON_TOPICS = APP_TOPICS | COMPLIANCE_TOPICS
 RECORDED_TOPICS = ACTED_ON_TOPICS | NOTIFICATION_TOPICS
-
-
-def is_delete(topic: str) -> bool:
-    """Whether a topic removes its resource."""
-    return topic.endswith("/delete")

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import resources as registry
-from core.topics import is_delete
 from devtools.shapes import Payload, Shape, new_uuid
 from devtools.shop import Store
 from receiver.signature import sign
@@ -148,7 +147,7 @@ def expected_state(deliveries: Iterable[Delivery]) -> ExpectedState:
         if found is None:
             continue
         body, resource = json.loads(d.body), found.name
-        if is_delete(d.topic):
+        if d.topic == found.delete_topic:
             if resource == "checkouts":  # named by id and cart token; the row is keyed by token
                 gone[0].add(body["id"])
                 gone[1].add(body.get("cart_token"))

@@ -181,6 +181,11 @@ def currency(bag: Any) -> str | None:
     return (bag or {}).get("shopMoney", {}).get("currencyCode") if isinstance(bag, dict) else None
 
 
+def money_pair(name: str, bag: Any) -> dict[str, Any]:
+    """A MoneyBag as two columns: `name` in shop money, `name_presentment` in the buyer's."""
+    return {name: money(bag), f"{name}_presentment": presentment(bag)}
+
+
 def presentment_currency(bag: Any) -> str | None:
     """The buyer's currency of a MoneyBag."""
     inner = bag.get("presentmentMoney") if isinstance(bag, dict) else None

@@ -57,10 +57,6 @@ FIELDS = (
 )
 
 
-def _pair(name: str, bag: Any) -> dict[str, Any]:
-    return {name: gql.money(bag), f"{name}_presentment": gql.presentment(bag)}
-
-
 def _summed(items: list[dict[str, Any]], bag: str) -> dict[str, Decimal | None]:
     """Σ of a MoneyBag over items, in shop and presentment money (None: no item names one)."""
     return {
@@ -74,7 +70,7 @@ def _money_part(node: dict[str, Any], price: str) -> dict[str, Any]:
     allocated = _summed(gql.items(node.get("discountAllocations")), "allocatedAmountSet")
     taxed = _summed(gql.items(node.get("taxLines")), "priceSet")
     return {
-        **_pair("price", node.get(price)),
+        **gql.money_pair("price", node.get(price)),
         "discount_allocated": allocated["shop"],
         "discount_allocated_presentment": allocated["presentment"],
         "tax": taxed["shop"],
@@ -89,7 +85,7 @@ def _allocations(nodes: list[dict[str, Any]], column: str) -> list[dict[str, Any
             "shipping_line_id": None,
             column: gql.numeric_id(node["id"]),
             "application_index": None,
-            **_pair("amount", a.get("allocatedAmountSet")),
+            **gql.money_pair("amount", a.get("allocatedAmountSet")),
         }
         for node in nodes
         for a in gql.items(node.get("discountAllocations"))
@@ -102,7 +98,7 @@ def _tax_lines(node: dict[str, Any]) -> list[dict[str, Any]]:
             "title": t.get("title"),
             "rate": gql.decimal(t.get("rate")),
             "channel_liable": t.get("channelLiable"),
-            **_pair("price", t.get("priceSet")),
+            **gql.money_pair("price", t.get("priceSet")),
         }
         for t in gql.items(node.get("taxLines"))
     ]
@@ -134,7 +130,7 @@ def _duties(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "line_item_id": gql.numeric_id(line["id"]),
             "harmonized_system_code": d.get("harmonizedSystemCode"),
             "country_code_of_origin": d.get("countryCodeOfOrigin"),
-            **_pair("price", d.get("price")),
+            **gql.money_pair("price", d.get("price")),
         }
         for line in lines
         for d in gql.items(line.get("duties"))
@@ -153,12 +149,12 @@ def _values(node: dict[str, Any]) -> dict[str, Any]:
         "currency": node.get("currencyCode") or gql.currency(total),
         "presentment_currency": node.get("presentmentCurrencyCode"),
         "taxes_included": node.get("taxesIncluded"),
-        **_pair("total_price", total),
-        **_pair("subtotal_price", node.get("subtotalPriceSet")),
-        **_pair("total_tax", node.get("totalTaxSet")),
-        **_pair("total_discounts", node.get("totalDiscountsSet")),
-        **_pair("total_shipping_price", node.get("totalShippingPriceSet")),
-        **_pair("total_refunded", node.get("totalRefundedSet")),
+        **gql.money_pair("total_price", total),
+        **gql.money_pair("subtotal_price", node.get("subtotalPriceSet")),
+        **gql.money_pair("total_tax", node.get("totalTaxSet")),
+        **gql.money_pair("total_discounts", node.get("totalDiscountsSet")),
+        **gql.money_pair("total_shipping_price", node.get("totalShippingPriceSet")),
+        **gql.money_pair("total_refunded", node.get("totalRefundedSet")),
         "total_duties": gql.money(duties) if duties else None,
         "total_tip_received": gql.money(node.get("totalTipReceivedSet")),
         "current_total_price": gql.money(node.get("currentTotalPriceSet")),

@@ -245,10 +245,6 @@ NESTED = Nested(
 )
 
 
-def _amounts(bag: Any) -> tuple[Any, Any]:
-    return gql.money(bag), gql.presentment(bag)
-
-
 def map_refund(
     node: dict[str, Any],
     context: PullContext,
@@ -266,7 +262,8 @@ def map_refund(
         transactions_by_id.get(str(t.get("id")), t) for t in gql.items(node.get("transactions"))
     ]
     paid = [t for t in mine if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS"]
-    shop, presentment = _amounts(node.get("totalRefundedSet"))
+    returned = node.get("totalRefundedSet")
+    shop, presentment = gql.money(returned), gql.presentment(returned)
     values = {
         "order_id": order_id,
         "note": node.get("note"),
@@ -283,8 +280,8 @@ def map_refund(
             {
                 "shopify_id": gql.numeric_id(s.get("id")),
                 "shipping_line_id": gql.ref(s.get("shippingLine")),
-                **_pair("subtotal", s.get("subtotalAmountSet")),
-                **_pair("tax", s.get("taxAmountSet")),
+                **gql.money_pair("subtotal", s.get("subtotalAmountSet")),
+                **gql.money_pair("tax", s.get("taxAmountSet")),
             }
             for s in gql.items(node.get("refundShippingLines"))
         ],
@@ -295,8 +292,8 @@ def map_refund(
                 "shopify_id": gql.numeric_id(a.get("id")),
                 "kind": "refund_discrepancy",
                 "reason": gql.humanize(a.get("reason")),
-                **_pair("amount", a.get("amountSet")),
-                **_pair("tax_amount", a.get("taxAmountSet")),
+                **gql.money_pair("amount", a.get("amountSet")),
+                **gql.money_pair("tax_amount", a.get("taxAmountSet")),
             }
             for a in gql.items(node.get("orderAdjustments"))
         ],
@@ -304,7 +301,7 @@ def map_refund(
             {
                 "position": i,
                 "duty_id": gql.ref(d.get("originalDuty")),
-                **_pair("amount", d.get("amountSet")),
+                **gql.money_pair("amount", d.get("amountSet")),
             }
             for i, d in enumerate(gql.items(node.get("duties")))
         ],
@@ -321,11 +318,6 @@ def map_refund(
     )
 
 
-def _pair(name: str, bag: Any) -> dict[str, Any]:
-    shop, presentment = _amounts(bag)
-    return {name: shop, f"{name}_presentment": presentment}
-
-
 def _line(node: dict[str, Any]) -> dict[str, Any]:
     ordered = node.get("lineItem") or {}
     return {
@@ -336,8 +328,8 @@ def _line(node: dict[str, Any]) -> dict[str, Any]:
         "location_id": gql.ref(node.get("location")),
         "gift_card": ordered.get("isGiftCard"),
         "price": gql.money(ordered.get("originalUnitPriceSet")),
-        **_pair("subtotal", node.get("subtotalSet")),
-        **_pair("total_tax", node.get("totalTaxSet")),
+        **gql.money_pair("subtotal", node.get("subtotalSet")),
+        **gql.money_pair("total_tax", node.get("totalTaxSet")),
     }
 
 
