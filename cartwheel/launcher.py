@@ -205,12 +205,12 @@ def _check_ports(options: Options, settings: Settings) -> None:
     }
     if not options.environ.get("REDIS_URL"):
         wanted["embedded Redis"] = ("127.0.0.1", options.redis_port, "--redis-port")
-    if settings.worker_metrics_port:
-        wanted["worker metrics"] = (
-            settings.worker_metrics_host,
-            settings.worker_metrics_port,
-            "CARTWHEEL_WORKER_METRICS_PORT",
-        )
+    for name, port, how in (
+        ("worker metrics", settings.worker_metrics_port, "CARTWHEEL_WORKER_METRICS_PORT"),
+        ("sync worker metrics", settings.sync_metrics_port, "CARTWHEEL_SYNC_METRICS_PORT"),
+    ):
+        if port:
+            wanted[name] = (settings.worker_metrics_host, port, how)
     for name, (host, port, how) in wanted.items():
         if not embedded.port_free(host, port):
             raise LaunchError(f"port {port} for the {name} is in use (choose another with {how})")
@@ -248,6 +248,9 @@ def _ready_urls(
     }
     if settings.worker_metrics_port:
         urls["worker"] = _worker_metrics_url(settings)
+    if settings.sync_metrics_port:
+        # The sync pool is ready once its own metrics endpoint answers.
+        urls["sync"] = _worker_metrics_url(settings, settings.sync_metrics_port)
     return {name: url for name, url in urls.items() if name in procfile}
 
 
@@ -256,9 +259,9 @@ def _client(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
 
 
-def _worker_metrics_url(settings: Settings) -> str:
+def _worker_metrics_url(settings: Settings, port: int | None = None) -> str:
     host = _client(settings.worker_metrics_host)
-    return f"http://{host}:{settings.worker_metrics_port}/metrics"
+    return f"http://{host}:{port or settings.worker_metrics_port}/metrics"
 
 
 def _wait_ready(sup: Supervisor, urls: Mapping[str, str], timeout: float) -> None:
@@ -286,6 +289,8 @@ def _banner(options: Options, settings: Settings, demo: DemoTenant | None) -> st
     ]
     if settings.worker_metrics_port:
         rows.append(("worker metrics", _worker_metrics_url(settings)))
+    if settings.sync_metrics_port:
+        rows.append(("sync metrics", _worker_metrics_url(settings, settings.sync_metrics_port)))
     rows += [("database", settings.database_url), ("redis", settings.redis_url)]
     text = ["", "cartwheel is running. Ctrl-C stops everything.", ""]
     text += [f"  {label:<17} {value}" for label, value in rows]

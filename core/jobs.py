@@ -28,6 +28,11 @@ RECONCILE_TENANT = "cartwheel.reconcile_tenant"
 BACKFILL = "cartwheel.backfill"
 REFRESH = "cartwheel.refresh"
 
+# The Admin API sync: long runs that wait on Shopify (bulk operations, rate limits). They travel
+# on a queue of their own, consumed by a pool of their own, so that no number of them can take
+# the processes that drain the webhook streams.
+SYNC_JOBS = frozenset({RECONCILE_ALL, RECONCILE_TENANT, BACKFILL, REFRESH})
+
 JOBS = (
     DRAIN,
     RECLAIM,
@@ -41,15 +46,25 @@ JOBS = (
 )
 
 
+def tasks_queue(settings: Settings) -> str:
+    """The queue of the pipeline's own jobs (drain, reclaim, sweeps, compliance, retention)."""
+    return f"{settings.namespace}-tasks"
+
+
+def sync_queue(settings: Settings) -> str:
+    """The queue of the Admin API sync jobs (backfill, reconcile, refresh)."""
+    return f"{settings.namespace}-sync"
+
+
 def queue_of(settings: Settings, name: str) -> str:
     """The queue a job travels on."""
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
-    return f"{settings.namespace}-tasks"
+    return sync_queue(settings) if name in SYNC_JOBS else tasks_queue(settings)
 
 
 def queues(settings: Settings) -> list[str]:
-    """Every queue a worker should consume."""
+    """Every queue there is (what one worker consuming everything, as in tests, takes)."""
     return sorted({queue_of(settings, name) for name in JOBS})
 
 

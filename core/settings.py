@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
+from core.crypto import key_problem
 from core.errors import CartwheelError
 
 # The role the dashboard API connects as: owns nothing, cannot bypass row-level security.
@@ -30,6 +31,21 @@ class Settings:
     stream_shards: int = 4
     max_body_bytes: int = 5 * 1024 * 1024
     queue_high_water: int = 1_000_000
+    # Admission per tenant: a token bucket (deliveries and ingest items per second, burst) and
+    # a cap on its un-drained entries in its shard; past either the receiver answers 429.
+    tenant_rate: float = 500.0
+    tenant_burst: int = 5000
+    tenant_backlog_max: int = 5000
+    # Redis memory: the receiver answers 503 once the streams hold this many bytes, or once
+    # Redis' used_memory is within queue_memory_headroom of its maxmemory (kept for the broker
+    # and beat's lock).
+    stream_max_bytes: int = 512 * 1024 * 1024
+    queue_memory_headroom: float = 0.2
+    # A trickling client's body is cut off (408) after this many seconds.
+    body_read_seconds: float = 10.0
+    # Entries a drain reads ahead of the batch it writes, so one tenant's flood cannot stand
+    # in front of another tenant's entries.
+    drain_fair_window: int = 5000
     secret_cache_seconds: float = 10.0
     secret_grace_seconds: int = 3600
     drain_batch_size: int = 500
@@ -50,18 +66,50 @@ class Settings:
     sweep_time_budget: float = 45.0
     compliance_interval: float = 10.0
     compliance_max_attempts: int = 5  # then the event becomes a dead letter an operator replays
+    # shop/redact and customers/redact wait for the owner's confirmation (operations.md,
+    # "Compliance webhooks"); Shopify expects them carried out within this many days.
+    compliance_confirm_days: int = 30
+    # Who owns a shop (docs/api.md#shop-verification). The Shopify app whose OAuth install
+    # proves control of a shop (empty client id: only Admin API tokens verify).
+    shopify_client_id: str = ""
+    shopify_client_secret: str = ""
+    shopify_scopes: str = "read_orders,read_customers,read_products"
+    shopify_redirect_url: str = ""  # the dashboard page Shopify sends the merchant back to
+    # Where a shop's admin lives, `{shop}` being its domain; operators point it at the fake
+    # Admin API for local use and tests. Never a tenant's choice.
+    shop_url_template: str = "https://{shop}"
+    oauth_state_seconds: int = 600
+    register_max_per_address: int = 20  # registrations per client address per window
+    register_window_seconds: int = 3600
     retention_interval: float = 300.0
     retention_batch_size: int = 1000  # per tenant per batch
+    # Customer exports (answers to customers/data_request) are deleted this many days after
+    # they were made: long enough for the merchant to hand them over.
+    export_retention_days: int = 30
     # The dashboard API's connection, as the RLS-restricted role; empty: database_url's server
     # and database with the user replaced by API_DB_ROLE.
     api_database_url: str = ""
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     invite_seconds: int = 7 * 24 * 3600
-    login_max_failures: int = 5  # per account, within login_window_seconds
-    login_max_failures_per_address: int = 20  # per client address, within the window
+    # Sessions and passwords (docs/api.md#sessions): a login's refresh chain ends
+    # session_max_seconds after the login however often it is refreshed.
+    session_max_seconds: int = 30 * 24 * 3600
+    password_reset_seconds: int = 24 * 3600
+    # Failed logins (docs/api.md#login-limits), all within login_window_seconds:
+    # per account and client address (or per device cookie), then that pair is refused;
+    login_max_failures: int = 5
+    # per account from any address, then clients without its device cookie slow down to one
+    # attempt per login_slowdown_seconds;
+    login_max_failures_per_account: int = 10
+    login_slowdown_seconds: int = 10
+    # per client address across accounts (credential stuffing), then only clients with a
+    # device cookie get through from that address.
+    login_max_failures_per_address: int = 100
     login_window_seconds: int = 900
+    device_cookie_seconds: int = 180 * 24 * 3600
     proxy_hops: int = 0  # reverse proxies in front of the dashboard API (X-Forwarded-For)
+    hsts_seconds: int = 0  # >0: Strict-Transport-Security on both apps (served over HTTPS)
     worker_metrics_port: int = 9808  # 0: the worker serves no metrics endpoint
     worker_metrics_host: str = "127.0.0.1"
     # Admin API pulls (backfill, reconcile). backfill_dir: where bulk results are split while
@@ -72,8 +120,19 @@ class Settings:
     reconcile_interval: float = 900.0
     reconcile_overlap_seconds: int = 600
     reconcile_lookback_seconds: int = 86400  # the first reconcile of a resource with no watermark
-    # A throttle wait longer than this reschedules the tenant's reconcile instead of sleeping.
-    sync_max_inline_wait: float = 5.0
+    # Bulk result files are fetched only over HTTPS from these hosts (comma-separated), or
+    # from the origin of an operator-configured Admin API URL; each download is capped.
+    bulk_result_hosts: str = "storage.googleapis.com"
+    download_max_bytes: int = 10 * 1024**3
+    download_max_line_bytes: int = 16 * 1024**2
+    download_max_seconds: float = 2 * 3600.0
+    # A wait (rate limit, Retry-After, backoff) longer than this reschedules the sync job
+    # instead of sleeping in the worker.
+    sync_max_inline_wait: float = 1.0
+    # A backfill or reconcile run still unfinished this long after it started fails (its
+    # checkpoint kept: starting it again resumes there).
+    sync_run_deadline: float = 6 * 3600.0
+    sync_metrics_port: int = 9809  # the sync worker's metrics endpoint; 0: none
 
     @property
     def api_db_url(self) -> str:
@@ -108,6 +167,9 @@ class Settings:
         for required in ("database_url", "redis_url", "secret_keys"):
             if required not in values:
                 raise SettingsError(f"{_env_name(required)} is not set")
+        problem = key_problem(values["secret_keys"])
+        if problem:
+            raise SettingsError(f"CARTWHEEL_SECRET_KEYS {problem}: refusing to start")
         return cls(**values)
 
 

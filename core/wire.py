@@ -6,21 +6,24 @@ read it back through a consumer group with `StreamConsumer` and get `Delivery` o
 bookkeeping (how often an entry was reclaimed) live here and nowhere else.
 
 Streams are sharded by tenant. Every key of one shard carries the same Redis hash tag
-(`<namespace>:{events:N}`, `<namespace>:{events:N}:reclaims`) and each shard is read with its own
-XREADGROUP, so the shards can move to a Redis Cluster unchanged. Entry ids are per stream: two
+(`<namespace>:{events:N}`, its `:reclaims`, `:backlog` and `:rate:<tenant>` keys) and each shard
+is read with its own XREADGROUP, so the shards can move to a Redis Cluster unchanged. Appends
+and acknowledgements go through the scripts of core/admission.py, which keep each tenant's
+backlog count and token bucket. Entry ids are per stream: two
 shards hand out the same id in the same millisecond, so every per-entry record is kept per shard.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from core import admission
 from core.errors import CartwheelError
 
 if TYPE_CHECKING:
@@ -35,7 +38,17 @@ _TEXT_FIELDS = (_TENANT, _TOPIC, _WEBHOOK, _EVENT, _TRIGGERED, _VERSION, _RECEIV
 
 
 class QueueFull(CartwheelError):
-    """The stream is over its high-water mark."""
+    """The stream is over its high-water mark, or Redis is short of memory."""
+
+
+class Throttled(QueueFull):
+    """The tenant is over its rate or its backlog; `retry_after` is in whole seconds.
+
+    A QueueFull, so callers that only know that one still refuse rather than fail."""
+
+    def __init__(self, key: str, retry_after: int) -> None:
+        super().__init__(key)
+        self.retry_after = retry_after
 
 
 class MalformedEntry(CartwheelError):
@@ -71,6 +84,11 @@ class Shard:
     index: int
     stream: str
     reclaims: str  # hash: entry id -> times the entry was taken over from a dead consumer
+    backlog: str = ""  # hash: tenant id -> its entries in this stream not yet acknowledged
+
+    def bucket(self, tenant_id: str) -> str:
+        """The key of a tenant's token bucket (under this shard's hash tag)."""
+        return f"{self.stream}:rate:{tenant_id}"
 
 
 def shards(settings: Settings) -> list[Shard]:
@@ -78,7 +96,7 @@ def shards(settings: Settings) -> list[Shard]:
     out = []
     for n in range(settings.stream_shards):
         stream = f"{settings.namespace}:{{events:{n}}}"
-        out.append(Shard(n, stream, f"{stream}:reclaims"))
+        out.append(Shard(n, stream, f"{stream}:reclaims", f"{stream}:backlog"))
     return out
 
 
@@ -129,55 +147,68 @@ def _text(value: bytes | str) -> str:
 
 
 class StreamWriter:
-    """Appends envelopes to the sharded streams, refusing past the high-water mark.
+    """Appends envelopes to the sharded streams through admission control (core/admission.py).
 
-    Near the mark, an entry is added and the stream's length read in one round trip, and an entry
-    that took the stream past the mark is deleted again and refused. (A Lua script doing both
-    atomically costs Redis three times the CPU of the XADD itself.) Should a drain read the entry
-    before it is deleted, the delivery is both processed and refused: Shopify delivers it again
-    and the event log takes it as the duplicate it is; nothing accepted is ever dropped. Far below
-    the mark -- a length read within the last second, more than a tenth of the mark away -- the
-    entry is simply added.
+    One script call per request (a delivery, or a whole `/ingest` batch) checks the shard's
+    high-water mark, the tenant's backlog and its token bucket and appends atomically, so a
+    refused entry is never written. Redis memory is read at most once a second.
     """
-
-    RECHECK_SECONDS = 1.0
 
     def __init__(self, client: redis.Redis | Any, settings: Settings) -> None:
         self._client = client
-        self._keys = stream_keys(settings)
-        self._high_water = settings.queue_high_water
-        self._margin = max(1, settings.queue_high_water // 10)
-        self._roomy_until: dict[str, float] = {}
+        self._shards = shards(settings)
+        self._settings = settings
+        self._admit = client.register_script(admission.ADMIT)
+        self._gauge = admission.MemoryGauge(
+            [s.stream for s in self._shards],
+            settings.stream_max_bytes,
+            settings.queue_memory_headroom,
+        )
 
     def enqueue(self, envelope: Envelope) -> str:
-        """Append one envelope; returns the entry id or raises QueueFull / redis errors.
+        """Append one envelope; returns the entry id or raises QueueFull / Throttled / redis
+        errors."""
+        return self.enqueue_many([envelope])[0]
+
+    def enqueue_many(self, envelopes: list[Envelope]) -> list[str]:
+        """Append envelopes of one tenant, all or none; their entry ids.
 
         A connection that broke since its last use (Redis restarted) fails its first command;
         the append is tried once more on a fresh one. Should both have reached Redis, the event
         log takes the second as a duplicate.
         """
+        if not envelopes:
+            return []
         try:
-            return self._append(envelope)
+            return self._append(envelopes)
         except redis.ConnectionError:
-            return self._append(envelope)
+            return self._append(envelopes)
 
-    def _append(self, envelope: Envelope) -> str:
-        key = self._keys[shard_of(envelope.tenant_id, len(self._keys))]
-        fields = envelope.to_fields()
-        if self._roomy_until.get(key, 0.0) > time.monotonic():
-            return _text(self._client.execute_command("XADD", key, "*", *fields))
-        pipe = self._client.pipeline(transaction=False)
-        pipe.execute_command("XADD", key, "*", *fields)
-        pipe.execute_command("XLEN", key)
-        entry_id, length = pipe.execute()
-        if length > self._high_water:
-            self._client.xdel(key, entry_id)
-            raise QueueFull(key)
-        if length < self._high_water - self._margin:
-            self._roomy_until[key] = time.monotonic() + self.RECHECK_SECONDS
-        else:
-            self._roomy_until.pop(key, None)
-        return _text(entry_id)
+    def _append(self, envelopes: list[Envelope]) -> list[str]:
+        tenant = envelopes[0].tenant_id
+        if any(e.tenant_id != tenant for e in envelopes):
+            raise ValueError("enqueue_many takes the envelopes of one tenant")
+        shard = self._shards[shard_of(tenant, len(self._shards))]
+        problem = self._gauge.problem(self._client)
+        if problem:
+            raise QueueFull(f"{shard.stream}: {problem}")
+        s = self._settings
+        fields = [f for e in envelopes for f in e.to_fields()]
+        width = len(fields) // len(envelopes)
+        head: list[Any] = [tenant, s.tenant_rate, s.tenant_burst]
+        head += [s.tenant_backlog_max, s.queue_high_water, len(envelopes), width]
+        verdict = admission.read_verdict(
+            self._admit(
+                keys=[shard.stream, shard.backlog, shard.bucket(tenant)],
+                args=head + fields,
+                client=self._client,
+            )
+        )
+        if verdict.outcome == "throttled":
+            raise Throttled(shard.stream, max(1, math.ceil(verdict.retry_after_ms / 1000)))
+        if verdict.outcome != "ok":
+            raise QueueFull(shard.stream)
+        return verdict.entry_ids
 
 
 class StreamConsumer:
@@ -190,6 +221,7 @@ class StreamConsumer:
         self.shards = shards(settings)
         self._namespace = settings.namespace
         self._next_wait = 0  # the shard the next blocking read waits on, in turn
+        self._ack = client.register_script(admission.ACK)
 
     def ensure_groups(self) -> None:
         """Create the consumer group on every shard (idempotent); adopt pre-hash-tag streams."""
@@ -252,9 +284,8 @@ class StreamConsumer:
             return
         pipe = self.client.pipeline(transaction=False)
         for shard, mine in _by_shard(deliveries).items():
-            ids = [d.entry_id for d in mine]
-            pipe.xack(shard.stream, self.group, *ids)
-            pipe.xdel(shard.stream, *ids)
+            pairs = [v for d in mine for v in (d.entry_id, d.fields.get(_TENANT, b""))]
+            self._ack(keys=[shard.stream, shard.backlog], args=[self.group, *pairs], client=pipe)
             reclaimed = [d.entry_id for d in mine if d.reclaims]
             if reclaimed:
                 pipe.hdel(shard.reclaims, *reclaimed)

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 from flask import Flask, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core.http import install_ops_routes
+from core.http import install_ops_routes, install_security_headers
 from core.jobs import Producer
 from core.settings import Settings
 from dashboard_api.accounts.passwords import warm_up
-from dashboard_api.api import Api
+from dashboard_api.api import SWAGGER_UI_URL, Api
 from dashboard_api.auth import BEARER_SCHEME, SECURITY_SCHEME
+from dashboard_api.bodies import BadInput, check_value, parse_body
 from dashboard_api.context import PRODUCER_KEY, REDIS_KEY, SETTINGS_KEY
 from dashboard_api.errors import Invalid, install_error_handlers
-from dashboard_api.views.account import accounts, api_keys, tenant, users
+from dashboard_api.views.account import (
+    accounts,
+    api_keys,
+    sessions,
+    tenant,
+    users,
+    verification,
+)
 from dashboard_api.views.data import insights, lists, reports
-from dashboard_api.views.operations import dead_letters, exports, sync, webhooks
+from dashboard_api.views.operations import compliance, dead_letters, exports, sync, webhooks
 from models.db import get_engine
 
 MAX_REQUEST_BYTES = 1024 * 1024
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 OPENAPI_CONFIG = {
     "API_TITLE": "cartwheel dashboard API",
@@ -32,26 +39,30 @@ OPENAPI_CONFIG = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_URL,
 }
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+def _check_input() -> None:
+    """Refuse what no endpoint can take, before auth, schemas or the database see it.
 
-
-def _refuse_nul_characters() -> None:
-    """PostgreSQL text cannot hold NUL: refuse it up front instead of failing in the database."""
-    args = [[key, *values] for key, values in request.args.lists()]
-    body = request.get_json(silent=True) if request.is_json else None
-    if _contains_nul(args) or _contains_nul(body):
-        raise Invalid("Strings must not contain NUL (U+0000) characters.")
+    Path and query strings go through the same text check as JSON strings; a body must be
+    strict JSON (dashboard_api.bodies). The API takes no other body type.
+    """
+    try:
+        for name, values in request.args.lists():
+            check_value([name, *values])
+        check_value(list((request.view_args or {}).values()))
+        data = request.get_data(cache=True)
+        if not data:
+            return
+        if not request.is_json:
+            if request.method in BODY_METHODS:
+                raise BadInput("Send the body as application/json.")
+            return
+        parse_body(data)
+    except BadInput as exc:
+        raise Invalid(str(exc)) from None
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -68,7 +79,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
     api.register_blueprint(accounts.blp)
     api.register_blueprint(tenant.blp)
+    api.register_blueprint(verification.blp)
     api.register_blueprint(users.blp)
+    api.register_blueprint(sessions.blp)
     api.register_blueprint(api_keys.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(insights.blp)
@@ -77,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(exports.blp)
     api.register_blueprint(sync.blp)
+    api.register_blueprint(compliance.blp)
 
     def ready() -> str | None:
         try:
@@ -91,7 +105,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         return None
 
     install_ops_routes(app, ready)
-    app.before_request(_refuse_nul_characters)
+    install_security_headers(app, settings.hsts_seconds)
+    app.before_request(_check_input)
     # After Api(): these replace flask-smorest's handlers with cartwheel's error shape.
     install_error_handlers(app)
     if settings.proxy_hops:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, request
+from flask import Response, g, request
 
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.errors import Forbidden, Unauthorized
@@ -22,7 +22,16 @@ BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 READ_ROLES = ROLES
 WRITE_ROLES = ("owner", "admin")
 
+# Answers that carry tokens or secrets: no browser or proxy cache may keep them (RFC 6749, 5.1).
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def no_store(response: Response) -> Response:
+    """An `after_request` hook for blueprints whose answers carry tokens or secrets."""
+    response.headers.update(NO_STORE_HEADERS)
+    return response
 
 
 @dataclass(frozen=True, slots=True)

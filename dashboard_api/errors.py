@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 import redis
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,13 @@ def install_error_handlers(app: Flask) -> None:
                 "unavailable",
                 "The database is unavailable; retry later.",
                 {"Retry-After": RETRY_AFTER_UNAVAILABLE},
+            )
+        if isinstance(exc, DataError):
+            # A value that passed the schema but not the column (out of range, malformed): the
+            # client's input, not a server fault. The statement failed, so nothing changed.
+            log.warning("value refused by the database", extra={"error": str(exc.orig)[:200]})
+            return error_response(
+                400, "invalid_request", "A value in the request is out of range or malformed."
             )
         return _unexpected(exc)
 

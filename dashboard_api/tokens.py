@@ -1,7 +1,9 @@
 """Access tokens: short-lived HS256 JWTs, signed with a key derived from CARTWHEEL_SECRET_KEYS.
 
-Revocation lives in Redis: logout deny-lists one token's `jti` until it expires; a role change
-bumps the user's token generation, so every older access token stops working at once.
+Revocation lives in Redis: logout deny-lists one token's `jti` until it expires; revoking a
+session deny-lists its id (`sid`) for as long as its access tokens live; a role change, a removal
+or a password reset bumps the user's token generation, so every older access token stops working
+at once.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from models.accounts import ROLES
 ALGORITHM = "HS256"
 ISSUER = "cartwheel"
 AUDIENCE = "cartwheel-dashboard"
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "tid", "role", "email", "gen"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "tid", "role", "email", "gen", "sid"]
 LEEWAY_SECONDS = 5
 
 
@@ -41,21 +43,28 @@ class AccessClaims:
     jti: str
     expires_at: int
     generation: int
+    session_id: uuid.UUID
 
 
-@lru_cache(maxsize=8)
-def signing_keys(secret_keys: str) -> tuple[bytes, ...]:
-    """One HMAC key per configured secret key, newest first (signing uses the first)."""
+@lru_cache(maxsize=16)
+def derived_keys(secret_keys: str, purpose: bytes) -> tuple[bytes, ...]:
+    """One key per configured secret key for `purpose`, newest first (signing uses the first).
+
+    A separate derived key per purpose, so a JWT key can never decrypt a stored secret, sign a
+    device cookie, or the reverse.
+    """
     keys = [k.strip() for k in secret_keys.split(",") if k.strip()]
     if not keys:
         raise TokenError("no secret key configured (CARTWHEEL_SECRET_KEYS)")
-    # A separate derived key, so a JWT key can never decrypt a stored secret or the reverse.
     return tuple(
-        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cartwheel-jwt-hs256").derive(
-            key.encode()
-        )
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(key.encode())
         for key in keys
     )
+
+
+def signing_keys(secret_keys: str) -> tuple[bytes, ...]:
+    """The JWT HMAC keys, newest first."""
+    return derived_keys(secret_keys, b"cartwheel-jwt-hs256")
 
 
 def issue_access_token(
@@ -66,8 +75,10 @@ def issue_access_token(
     role: str,
     email: str,
     generation: int,
+    session_id: uuid.UUID | None = None,
 ) -> str:
-    """A signed access token for this user, valid for access_token_seconds."""
+    """A signed access token for this user and session, valid for access_token_seconds (with
+    no session, one nobody can revoke by session: tools and benchmarks)."""
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -77,6 +88,7 @@ def issue_access_token(
         "role": role,
         "email": email,
         "gen": generation,
+        "sid": str(session_id or uuid.uuid4()),
         "iat": now,
         "nbf": now,
         "exp": now + settings.access_token_seconds,
@@ -115,6 +127,7 @@ def read_access_token(settings: Settings, token: str) -> AccessClaims:
             jti=str(claims["jti"]),
             expires_at=int(claims["exp"]),
             generation=int(claims["gen"]),
+            session_id=uuid.UUID(claims["sid"]),
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise TokenError("malformed claims") from exc
@@ -129,6 +142,10 @@ def _deny_key(settings: Settings, jti: str) -> str:
 
 def _generation_key(settings: Settings, user_id: uuid.UUID) -> str:
     return f"{settings.namespace}:jwt:gen:{user_id}"
+
+
+def _session_key(settings: Settings, session_id: uuid.UUID) -> str:
+    return f"{settings.namespace}:jwt:deny-session:{session_id}"
 
 
 def current_generation(settings: Settings, client: redis.Redis, user_id: uuid.UUID) -> int:
@@ -148,9 +165,27 @@ def revoke_access_token(settings: Settings, client: redis.Redis, claims: AccessC
     client.set(_deny_key(settings, claims.jti), b"1", ex=ttl)
 
 
+def revoke_sessions(settings: Settings, client: redis.Redis, session_ids: list[uuid.UUID]) -> None:
+    """Deny every access token of these sessions (their refresh tokens are revoked in the
+    database); the entries outlive the longest-lived access token a session can still hold."""
+    ttl = settings.access_token_seconds + LEEWAY_SECONDS
+    if session_ids:
+        pipe = client.pipeline(transaction=False)
+        for session_id in session_ids:
+            pipe.set(_session_key(settings, session_id), b"1", ex=max(1, ttl))
+        pipe.execute()
+
+
 def is_revoked(settings: Settings, client: redis.Redis, claims: AccessClaims) -> bool:
-    """Whether the token was logged out or predates the user's last role change."""
-    denied, generation = client.mget(
-        [_deny_key(settings, claims.jti), _generation_key(settings, claims.user_id)]
+    """Whether the token was logged out, its session revoked, or it predates the user's last
+    role change, removal or password reset."""
+    denied, generation, session_denied = client.mget(
+        [
+            _deny_key(settings, claims.jti),
+            _generation_key(settings, claims.user_id),
+            _session_key(settings, claims.session_id),
+        ]
     )
-    return denied is not None or claims.generation < int(generation or 0)
+    return (
+        denied is not None or session_denied is not None or claims.generation < int(generation or 0)
+    )

@@ -21,7 +21,7 @@ from models import DeadLetter, WebhookEvent
 from models.base import table_of
 
 EVENT_STATUSES = (
-    "applied", "stale", "recorded", "unhandled", "processed", "rejected", "failed",
+    "applied", "stale", "recorded", "held", "unhandled", "processed", "rejected", "failed",
 )  # fmt: skip
 DEAD_STATUSES = ("dead", "replayed")  # dead letters not replayed yet, and replayed ones
 STATUSES = EVENT_STATUSES + DEAD_STATUSES

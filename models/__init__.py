@@ -3,7 +3,7 @@
 from models.accounts import ApiKey, Invite, RefreshToken, User
 from models.base import Base
 from models.checkouts import Cart, Checkout, CheckoutTombstone
-from models.compliance import ComplianceAction, CustomerExport
+from models.compliance import ComplianceAction, ComplianceHold, CustomerExport
 from models.customers import Customer
 from models.events import DeadLetter, WebhookEvent
 from models.inventory import InventoryItem, InventoryItemCost, InventoryLevel
@@ -47,6 +47,7 @@ __all__ = [
     "Checkout",
     "CheckoutTombstone",
     "ComplianceAction",
+    "ComplianceHold",
     "Customer",
     "CustomerExport",
     "DeadLetter",

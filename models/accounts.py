@@ -1,4 +1,5 @@
-"""Dashboard accounts: users, refresh tokens, invites and ingest API keys, all tenant-scoped."""
+"""Dashboard accounts: users, refresh tokens, password resets, invites and ingest API keys,
+all tenant-scoped."""
 
 from __future__ import annotations
 
@@ -75,9 +76,37 @@ class RefreshToken(_Account):
     revoked_at: Mapped[datetime | None]
     # The token that replaced this one on refresh; reuse of a replaced token revokes the family.
     replaced_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The session (one login's chain of rotated tokens): its id is the access tokens' `sid`,
+    # and no token of the chain outlives session_expires_at, however often it is refreshed.
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    session_started_at: Mapped[datetime]
+    session_expires_at: Mapped[datetime]
+    user_agent: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         _user_fk("user_id", ondelete="CASCADE"),
+        Index(None, "tenant_id", "token_hash", unique=True),
+        Index(None, "tenant_id", "user_id"),
+        Index(None, "tenant_id", "session_id"),
+    )
+
+
+class PasswordReset(_Account):
+    """A one-time password reset an owner hands to a user; only the token's hash is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        _user_fk("user_id", ondelete="CASCADE"),
+        _user_fk("created_by", ondelete="CASCADE"),
         Index(None, "tenant_id", "token_hash", unique=True),
         Index(None, "tenant_id", "user_id"),
     )
@@ -111,12 +140,14 @@ class ApiKey(_Account):
     # The first characters of the key, so a user can tell keys apart; never enough to use.
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    # None once its creator was removed: the key belongs to the tenant and keeps working (the
+    # database sets only this column to NULL, migration 0010).
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[datetime | None]
 
     __table_args__ = (
-        _user_fk("created_by"),
+        _user_fk("created_by", ondelete="SET NULL"),
         # The receiver finds a key by its hash alone, before it knows the tenant.
         Index("ix_api_keys_key_hash", "key_hash"),
     )

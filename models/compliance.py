@@ -58,3 +58,22 @@ class CustomerExport(TenantScoped, Base):
         Index(None, "tenant_id", "customer_id"),
         Index(None, "tenant_id", "created_at"),
     )
+
+
+class ComplianceHold(TenantScoped, Base):
+    """A shop/redact or customers/redact request waiting for the owner's word.
+
+    A signature proves only that the sender knows the webhook secret, so an erasure waits for
+    the owner (or an operator) to confirm it; `deadline_at` is when Shopify expects it done.
+    """
+
+    __tablename__ = "compliance_holds"
+
+    webhook_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    held_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    deadline_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(16))  # confirmed | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]

@@ -5,7 +5,6 @@ It answers 2xx only after Redis accepted the entry; everything else is a JSON 4x
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -19,11 +18,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import resources
 from core.crypto import SecretBoxError
-from core.http import install_error_handlers, install_ops_routes, json_error
+from core.http import (
+    install_error_handlers,
+    install_ops_routes,
+    install_security_headers,
+    json_error,
+)
 from core.settings import Settings
-from core.wire import Envelope, QueueFull, StreamWriter
+from core.wire import Envelope, QueueFull, StreamWriter, Throttled
 from models.db import get_engine
 from receiver import metrics
+from receiver.body import BadJson, BodyTimeout, cooperative, cut_off, parse_json, read_body
 from receiver.headers import DeliveryHeaders, HeaderError, read_headers
 from receiver.ingest import install_ingest_routes
 from receiver.shop_secrets import ShopSecrets, utcnow
@@ -41,9 +46,12 @@ RETRY_AFTER = "5"
 class Rejected(Exception):
     """A delivery that gets an error answer; carries the HTTP status and error code."""
 
-    def __init__(self, status: int, code: str, message: str, topic: str = "unknown") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, topic: str = "unknown", retry_after: int = 0
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.topic = status, code, message, topic
+        self.retry_after = retry_after
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -65,6 +73,18 @@ def create_app(settings: Settings | None = None) -> Flask:
             writer.enqueue(envelope)
         except Rejected as exc:
             return _answer_rejection(exc, started)
+        except Throttled as exc:
+            # Shopify retries a 429 later, so a tenant over its share loses nothing.
+            return _answer_rejection(
+                Rejected(
+                    429,
+                    "rate_limited",
+                    "This shop is over its share of the queue; retry later.",
+                    topic_label,
+                    exc.retry_after,
+                ),
+                started,
+            )
         except QueueFull:
             return _answer_rejection(
                 Rejected(
@@ -112,19 +132,23 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     install_ingest_routes(app, settings, writer, get_engine(settings.database_url))
     install_ops_routes(app, ready)
+    install_security_headers(app, settings.hsts_seconds)
     install_error_handlers(app)
     return app
 
 
 def _queue_client(url: str) -> redis.Redis:
-    """The receiver's Redis client: one connection, opened now.
+    """The receiver's Redis client: one connection, opened now, or a pool under gevent.
 
     A sync gunicorn worker serves one request at a time, so one connection is all it needs, and
     without a pool in between a command is a third cheaper. Should Redis be down while the worker
-    starts, a pooled client (which connects on first use) does instead. Each worker builds its
-    own app after the fork (gunicorn without --preload), so no connection is shared.
+    starts, a pooled client (which connects on first use) does instead. A gevent worker serves
+    many requests at once, so it takes a pool. Each worker builds its own app after the fork
+    (gunicorn without --preload), so no connection is shared.
     """
     options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if cooperative():
+        return redis.Redis.from_url(url, max_connections=64, **options)
     try:
         return redis.Redis.from_url(url, single_connection_client=True, **options)
     except redis.RedisError:
@@ -154,7 +178,16 @@ def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | Non
             headers.topic,
         )
     # Read at most one byte past the limit: a chunked upload has no Content-Length to trust.
-    body = request.stream.read(settings.max_body_bytes + 1)
+    try:
+        body = read_body(settings.max_body_bytes, settings.body_read_seconds)
+    except BodyTimeout as exc:
+        cut_off()
+        raise Rejected(
+            408,
+            "body_timeout",
+            f"The body did not arrive within {settings.body_read_seconds:g} s.",
+            headers.topic,
+        ) from exc
     if len(body) > settings.max_body_bytes:
         raise Rejected(
             413,
@@ -165,7 +198,7 @@ def _verified_envelope(settings: Settings, tenants: ShopSecrets, path: str | Non
     tenant_id = _authenticate(tenants, headers, body)
     try:
         payload = parse_json(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except BadJson as exc:
         raise Rejected(400, "bad_json", "The body is not valid JSON.", headers.topic) from exc
     if not isinstance(payload, dict):
         raise Rejected(400, "bad_json", "The body is not a JSON object.", headers.topic)
@@ -214,20 +247,12 @@ def _answer_rejection(exc: Rejected, started: float) -> Response:
             "webhook_id": request.headers.get("X-Shopify-Webhook-Id", "")[:255],
         },
     )
-    headers = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
+    headers = None
+    if exc.status == 503:
+        headers = {"Retry-After": RETRY_AFTER}
+    elif exc.status == 429:
+        headers = {"Retry-After": str(exc.retry_after)}
     return json_error(exc.status, exc.code, exc.message, headers)
-
-
-def parse_json(body: bytes) -> Any:
-    """The body as JSON, with the drain's acceptance (the standard library's json module).
-
-    orjson reads the common case several times faster; it accepts strict JSON only, a subset of
-    what json.loads takes, so whatever it refuses is decided by json.loads.
-    """
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body.decode("utf-8"))
 
 
 def _accepted(webhook_id: str) -> Response:

@@ -3,6 +3,9 @@
 Each valid item becomes one stream envelope, so it goes through the same drain, dedup and
 last-writer-wins upsert as a webhook. The webhook id is derived from the item's bytes: a client
 that resends a batch after a timeout does not create a second event for an item it already sent.
+
+A batch is queued whole or not at all, and counts one item against the tenant's rate: a tenant
+over its share gets 429 with Retry-After, and resending the same batch later is safe.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 import resources
 from core.http import json_error
 from core.settings import Settings
-from core.wire import Envelope, QueueFull, StreamWriter
+from core.wire import Envelope, QueueFull, StreamWriter, Throttled
 from receiver.api_keys import ApiKeyCache
+from receiver.body import BadJson, BodyTimeout, cut_off, parse_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +61,17 @@ def validate_items(resource: str, items: list[Any]) -> tuple[list[bytes], list[d
             continue
         try:
             schema.load(item)
+            body = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
         except ValidationError as exc:
             messages = _stringify(exc.messages)
             errors.append({"index": index, "id": _id_of(item), "messages": messages})
             continue
-        bodies.append(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode())
+        except (RecursionError, UnicodeEncodeError, ValueError):
+            # Nested too deeply, or a lone surrogate ("\ud800") that is no UTF-8 text.
+            messages = {"_schema": ["Not representable as UTF-8 JSON of sane depth."]}
+            errors.append({"index": index, "id": _id_of(item), "messages": messages})
+            continue
+        bodies.append(body)
     return bodies, errors
 
 
@@ -130,14 +140,22 @@ def install_ingest_routes(
 
 
 def _accept(settings: Settings, writer: StreamWriter, tenant_id: str, resource: str) -> Response:
-    body = request.stream.read(settings.max_body_bytes + 1)
+    try:
+        body = read_body(settings.max_body_bytes, settings.body_read_seconds)
+    except BodyTimeout:
+        cut_off()
+        return json_error(
+            408,
+            "body_timeout",
+            f"The body did not arrive within {settings.body_read_seconds:g} s.",
+        )
     if len(body) > settings.max_body_bytes:
         return json_error(
             413, "payload_too_large", f"Body over the {settings.max_body_bytes}-byte limit."
         )
     try:
-        items = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        items = parse_json(body)
+    except BadJson:
         return json_error(400, "bad_json", "The body is not valid JSON.")
     if not isinstance(items, list):
         return json_error(400, "bad_json", "The body must be a JSON array of objects.")
@@ -145,24 +163,30 @@ def _accept(settings: Settings, writer: StreamWriter, tenant_id: str, resource: 
         return json_error(413, "too_many_items", f"At most {MAX_ITEMS} items per request.")
     bodies, errors = validate_items(resource, items)
     now = datetime.now(UTC)
-    queued = 0
     try:
-        for item_body in bodies:
-            writer.enqueue(envelope_for(tenant_id, resource, item_body, now))
-            queued += 1
+        writer.enqueue_many([envelope_for(tenant_id, resource, b, now) for b in bodies])
+    except Throttled as exc:
+        log.info("ingest throttled", extra={"tenant": tenant_id, "items": len(bodies)})
+        ITEMS.labels(resource, "throttled").inc(len(bodies))
+        return json_error(
+            429,
+            "rate_limited",
+            "This tenant is over its share of the queue; nothing was queued. "
+            "Resend the batch after Retry-After seconds.",
+            {"Retry-After": str(exc.retry_after)},
+        )
     except (QueueFull, redis.RedisError) as exc:
         log.warning(
             "ingest queue unavailable",
-            extra={"tenant": tenant_id, "queued": queued, "error": exc.__class__.__name__},
+            extra={"tenant": tenant_id, "error": exc.__class__.__name__},
         )
-        ITEMS.labels(resource, "queued").inc(queued)
         return json_error(
             503,
             "queue_unavailable",
-            f"The queue is unavailable; {queued} of {len(bodies)} valid items were queued. "
-            "Resending the whole batch is safe.",
+            "The queue is unavailable; nothing was queued. Resending the whole batch is safe.",
             {"Retry-After": RETRY_AFTER},
         )
+    queued = len(bodies)
     ITEMS.labels(resource, "queued").inc(queued)
     ITEMS.labels(resource, "rejected").inc(len(errors))
     log.info(

@@ -26,9 +26,11 @@ class TenantKeys:
         return [self.secret]
 
 
+# Only the verified tenant of a shop: an unverified claim (anyone may register any shop
+# domain) never receives the shop's deliveries, so its secret verifies nothing.
 _QUERY = text(
     "SELECT id, webhook_secret, previous_webhook_secret, previous_secret_expires_at "
-    "FROM tenants WHERE shop_domain = :shop"
+    "FROM tenants WHERE shop_domain = :shop AND verified_at IS NOT NULL"
 )
 
 

@@ -1,4 +1,8 @@
-"""Tenant administration: register shops, list them, rotate webhook secrets."""
+"""Tenant administration: register shops, verify who owns them, list them, rotate secrets.
+
+A tenant is a claim on a shop domain until it is verified (docs/api.md#shop-verification).
+Claims of one shop may coexist; the first to be verified keeps the shop and the others go.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +19,10 @@ from core.crypto import encrypt
 from core.errors import CartwheelError
 from models import Tenant
 
-_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# Matched with fullmatch: `$` would let a trailing newline through.
+SHOP_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VERIFY = text("SELECT cartwheel_verify_shop(:tenant)")
 
 
 class TenantError(CartwheelError, ValueError):
@@ -30,23 +37,33 @@ class TenantSummary:
     status: str
     created_at: datetime
     rotating_until: datetime | None
+    verified: bool
 
 
 def normalize_shop(value: str) -> str:
     """`Foo.myshopify.com`, `https://foo.myshopify.com/admin` or `foo` -> `foo.myshopify.com`."""
-    shop = value.strip().lower()
+    if _CONTROL.search(value):
+        raise TenantError(f"{value!r} is not a *.myshopify.com shop domain")
+    shop = value.strip(" ").lower()
     shop = re.sub(r"^[a-z]+://", "", shop).split("/", 1)[0]
     if "." not in shop:
         shop = f"{shop}.myshopify.com"
-    if not _SHOP.match(shop):
+    if not SHOP_PATTERN.fullmatch(shop):
         raise TenantError(f"{value!r} is not a *.myshopify.com shop domain")
     return shop
 
 
 def add_tenant(
-    session: Session, *, shop: str, name: str, webhook_secret: str, secret_keys: str
+    session: Session,
+    *,
+    shop: str,
+    name: str,
+    webhook_secret: str,
+    secret_keys: str,
+    verified: bool = True,
 ) -> Tenant:
-    """Register a shop; raises TenantError if the shop is already registered."""
+    """Register a shop, verified unless told otherwise (an operator vouches for it); raises
+    TenantError if another verified tenant has the shop."""
     if not webhook_secret.strip():
         raise TenantError("the webhook secret must not be empty")
     if not name.strip():
@@ -61,7 +78,17 @@ def add_tenant(
             session.add(tenant)
     except IntegrityError as exc:
         raise TenantError(f"shop {tenant.shop_domain} is already registered") from exc
+    if verified and not verify_shop(session, tenant_id=tenant.id):
+        raise TenantError(f"shop {tenant.shop_domain} is already registered")
     return tenant
+
+
+def verify_shop(session: Session, *, tenant_id: uuid.UUID) -> bool:
+    """Make the tenant the verified owner of its shop and discard every other claim of it;
+    False when another tenant already holds the shop verified (the first verification wins)."""
+    verified = bool(session.scalar(_VERIFY, {"tenant": tenant_id}))
+    session.expire_all()
+    return verified
 
 
 def list_tenants(session: Session) -> list[TenantSummary]:
@@ -78,6 +105,7 @@ def list_tenants(session: Session) -> list[TenantSummary]:
             rotating_until=t.previous_secret_expires_at
             if t.previous_secret_expires_at and t.previous_secret_expires_at > now
             else None,
+            verified=t.verified_at is not None,
         )
         for t in rows
     ]
@@ -88,7 +116,13 @@ def find_tenant(session: Session, ref: str) -> Tenant:
     try:
         tenant = session.get(Tenant, uuid.UUID(ref))
     except ValueError:
-        tenant = session.scalar(select(Tenant).where(Tenant.shop_domain == normalize_shop(ref)))
+        # The verified tenant of the shop, else its oldest claim.
+        tenant = session.scalar(
+            select(Tenant)
+            .where(Tenant.shop_domain == normalize_shop(ref))
+            .order_by(Tenant.verified_at.is_(None), Tenant.created_at)
+            .limit(1)
+        )
     if tenant is None:
         raise TenantError(f"no tenant {ref!r}")
     return tenant

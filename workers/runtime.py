@@ -33,7 +33,7 @@ from celery.signals import (
 
 from core import jobs, logs
 from core.errors import TransientError
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 from core.versions import bump_versions
 from core.wire import StreamConsumer
 from models.db import reset_engines_after_fork
@@ -62,7 +62,7 @@ class Retry:
     on: tuple[type[BaseException], ...]
     backoff: int
     backoff_max: int
-    max_retries: int
+    max_retries: int | None  # None: no count; something else bounds the retries
 
     def options(self) -> dict[str, Any]:
         return {
@@ -79,6 +79,10 @@ TRANSIENT = Retry(on=(TransientError,), backoff=1, backoff_max=30, max_retries=1
 # Shopify's Admin API failing for a while: minutes, so back off further and give up sooner;
 # the run keeps its checkpoint and resumes when started again.
 ADMIN_API = Retry(on=(TransientError,), backoff=5, backoff_max=300, max_retries=5)
+# A backfill also retries itself to wait (a running bulk operation, a rate limit, Retry-After),
+# as often as it takes: its run's deadline (sync_run_deadline), checked at every execution,
+# bounds those retries and these alike, not a count.
+SYNC_RUN = Retry(on=(TransientError,), backoff=5, backoff_max=300, max_retries=None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ class Limits:
 
 # Every task has limits, so that no job can hold a pool process for ever. The drain and the
 # sweeps stop by their own time budgets (drain_time_budget, sweep_time_budget) well inside them.
+# A sync job is one step of its run (workers/sync/steps.py), done after SYNC_STEP_SECONDS of
+# work or at its first wait, so its limits are minutes; the run's own is sync_run_deadline.
+SYNC_STEP_SECONDS = 240.0
 LIMITS: dict[str, Limits] = {
     jobs.DRAIN: Limits(120, 180),
     jobs.RECLAIM: Limits(120, 180),
@@ -98,9 +105,9 @@ LIMITS: dict[str, Limits] = {
     jobs.ACT_ON_COMPLIANCE: Limits(300, 360),
     jobs.PURGE_RAW_PAYLOADS: Limits(300, 360),
     jobs.RECONCILE_ALL: Limits(60, 120),
-    jobs.RECONCILE_TENANT: Limits(1800, 1860),
-    jobs.BACKFILL: Limits(6 * 3600, 6 * 3600 + 60),
-    jobs.REFRESH: Limits(300, 360),
+    jobs.RECONCILE_TENANT: Limits(600, 660),
+    jobs.BACKFILL: Limits(600, 660),
+    jobs.REFRESH: Limits(120, 180),
 }
 
 
@@ -168,7 +175,7 @@ def job(name: str, *, retry: Retry | None = TRANSIENT, **options: Any) -> Callab
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Everything Celery, redbeat and Flower need, derived from cartwheel's settings."""
-    queue = jobs.queue_of(settings, jobs.DRAIN)
+    queue = jobs.tasks_queue(settings)
     return {
         "broker_url": settings.redis_url,
         "broker_connection_retry_on_startup": True,
@@ -220,7 +227,13 @@ def schedule(settings: Settings) -> dict[str, Any]:
 
 @app.on_configure.connect
 def _configure(sender: Celery, **kwargs: Any) -> None:
-    sender.conf.update(celery_config(resources().settings))
+    # Celery logs and swallows what this hook raises (Flower then runs unconfigured), but lets
+    # SystemExit through: a process with bad settings stops here, saying why.
+    try:
+        settings = resources().settings
+    except SettingsError as exc:
+        raise SystemExit(f"cartwheel: {exc}") from exc
+    sender.conf.update(celery_config(settings))
 
 
 @setup_logging.connect
@@ -263,10 +276,20 @@ def _unbind_task(task_id: str | None = None, **kwargs: Any) -> None:
 
 
 @worker_ready.connect
-def _serve_metrics(**kwargs: Any) -> None:
+def _serve_metrics(sender: Any = None, **kwargs: Any) -> None:
     from workers import monitor
 
-    monitor.serve_metrics(resources().settings)
+    # The sender is the worker's consumer; its app knows the queues given with -Q.
+    consumed = set(getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None) or ())
+    monitor.serve_metrics(metrics_settings(resources().settings, consumed))
+
+
+def metrics_settings(settings: Settings, consumed: set[str]) -> Settings:
+    """The settings a worker serves its metrics with: a sync-only worker on its own port, so
+    that the drain pool and the sync pool both run on one machine."""
+    if consumed and jobs.tasks_queue(settings) not in consumed:
+        return settings.with_overrides(worker_metrics_port=settings.sync_metrics_port)
+    return settings
 
 
 @worker_shutdown.connect

@@ -11,7 +11,7 @@ import click
 
 from cartwheel.commands.common import load_settings
 from models.db import session_scope
-from shops.credentials import CredentialError, set_credentials
+from shops.credentials import CredentialError, set_admin_url, set_credentials
 from shops.registration import TenantError, find_tenant
 from shops.syncs import pullable, start_run
 
@@ -27,28 +27,40 @@ def _tenant_id(ref: str) -> uuid.UUID:
 
 @click.command("set-credentials")
 @click.argument("tenant")
-@click.option("--token", required=True, help="The shop's Admin API access token (shpat_...).")
-@click.option("--api-version", required=True, help="Admin API version, e.g. 2026-07.")
-@click.option("--admin-url", help="Base URL of the Admin API (default https://<shop>); the fake's.")
+@click.option("--token", help="The shop's Admin API access token (shpat_...).")
+@click.option("--api-version", help="Admin API version, e.g. 2026-07 (with --token).")
+@click.option(
+    "--admin-url",
+    help="Base URL of the Admin API (default https://<shop>), e.g. the fake's. Trusted as "
+    "given: only an operator sets it. Without --token, changes only the stored URL.",
+)
 def set_credentials_command(
-    tenant: str, token: str, api_version: str, admin_url: str | None
+    tenant: str, token: str | None, api_version: str | None, admin_url: str | None
 ) -> None:
-    """Store a shop's Admin API token (encrypted) for backfill and reconcile."""
+    """Store a shop's Admin API token (encrypted) and address for backfill and reconcile."""
+    if token is None and admin_url is None:
+        raise click.UsageError("give --token and --api-version, or --admin-url, or both")
+    if token is not None and api_version is None:
+        raise click.UsageError("--token needs --api-version")
     settings = load_settings()
     tenant_id = _tenant_id(tenant)
     try:
         with session_scope(settings.database_url) as session:
-            set_credentials(
-                session,
-                tenant_id=tenant_id,
-                token=token,
-                api_version=api_version,
-                admin_url=admin_url,
-                secret_keys=settings.secret_keys,
-            )
+            if token is None:
+                set_admin_url(session, tenant_id=tenant_id, admin_url=admin_url)
+            else:
+                set_credentials(
+                    session,
+                    tenant_id=tenant_id,
+                    token=token,
+                    api_version=str(api_version),
+                    admin_url=admin_url,
+                    secret_keys=settings.secret_keys,
+                )
     except CredentialError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"credentials stored for tenant {tenant_id} (API {api_version})")
+    where = admin_url or "https://<shop>"
+    click.echo(f"credentials stored for tenant {tenant_id} (Admin API at {where})")
 
 
 class _Bars:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from dashboard_api.accounts.users import claim_email, create_user
+from dashboard_api.accounts.users import claim_email, create_user, load_user, may_invite
 from dashboard_api.errors import Conflict, Forbidden, NotFound, Unauthorized
 from models.accounts import Invite, User, hash_token
 
@@ -92,6 +92,10 @@ def find_pending_invite(session: Session, *, tenant_id: uuid.UUID, token: str) -
         invites_of(tenant_id).where(Invite.token_hash == hash_token(token)).with_for_update()
     )
     if invite is None or invite_status(invite) != "pending":
+        raise Unauthorized("The invite is invalid, expired or already used.", code="invalid_invite")
+    # The inviter's role may have changed since: an invite is only as good as its inviter now.
+    inviter = load_user(session, tenant_id=tenant_id, user_id=invite.invited_by)
+    if not may_invite(inviter, invite.role):
         raise Unauthorized("The invite is invalid, expired or already used.", code="invalid_invite")
     return invite
 

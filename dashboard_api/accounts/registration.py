@@ -1,19 +1,27 @@
-"""Registering a tenant with its owner, reading it, rotating its webhook secret."""
+"""Registering a tenant with its owner, reading it, verifying its shop, rotating its secret.
+
+A registration is a claim: the tenant is unverified until its owner proves control of the
+shop (docs/api.md#shop-verification), and receives no webhooks until then. Claims never block
+one another, and the answer to a registration is the same whether or not the shop or the
+email address is known already, so registering tells nobody who else is registered.
+"""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 
+import redis
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.crypto import encrypt
-from dashboard_api.accounts.users import create_user
-from dashboard_api.errors import Conflict, NotFound
+from core.settings import Settings
+from dashboard_api.accounts.users import create_user, find_login
+from dashboard_api.errors import Conflict, NotFound, RateLimited
 from models import Tenant, User
-from shops.registration import rotate_secret
+from shops.registration import rotate_secret, verify_shop
 
 
 def register_tenant(
@@ -27,12 +35,15 @@ def register_tenant(
     secret_keys: str,
     email: str,
     password_hash: str,
-) -> tuple[Tenant, User]:
-    """Create the tenant and its owner; Conflict when the shop or the email is taken.
+) -> tuple[Tenant, User] | None:
+    """Create an unverified tenant and its owner; None (nothing created) when the email
+    address has an account already.
 
     `tenant_id` is chosen by the caller because the session must already be scoped to it:
     the row-level security policy only lets the API insert the tenant it is acting for.
     """
+    if find_login(session, email) is not None:
+        return None
     tenant = Tenant(
         id=tenant_id,
         shop_domain=shop_domain,
@@ -43,11 +54,16 @@ def register_tenant(
     try:
         with session.begin_nested():
             session.add(tenant)
-    except IntegrityError as exc:
-        raise Conflict(f"The shop {shop_domain} is already registered.", code="shop_taken") from exc
-    owner = create_user(
-        session, tenant_id=tenant_id, email=email, password_hash=password_hash, role="owner"
-    )
+            session.flush()
+            owner = create_user(
+                session,
+                tenant_id=tenant_id,
+                email=email,
+                password_hash=password_hash,
+                role="owner",
+            )
+    except Conflict:
+        return None  # the address was taken meanwhile by a concurrent registration
     session.refresh(tenant)
     return tenant, owner
 
@@ -58,6 +74,15 @@ def get_tenant(session: Session, *, tenant_id: uuid.UUID) -> Tenant:
     if tenant is None:
         raise NotFound("No such tenant.")
     return tenant
+
+
+def mark_verified(session: Session, *, tenant_id: uuid.UUID) -> Tenant:
+    """Make the tenant its shop's verified owner; Conflict when another tenant is already."""
+    if not verify_shop(session, tenant_id=tenant_id):
+        raise Conflict(
+            "Another account already holds this shop verified.", code="shop_verified_elsewhere"
+        )
+    return get_tenant(session, tenant_id=tenant_id)
 
 
 def rotate_webhook_secret(
@@ -79,3 +104,27 @@ def rotate_webhook_secret(
         secret_keys=secret_keys,
         grace_seconds=grace_seconds,
     )
+
+
+class RegistrationLimiter:
+    """Registrations per client address in a fixed window, counted in Redis."""
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self._settings = settings
+        self._client = client
+
+    def take(self, address: str) -> None:
+        """Count one registration; raise RateLimited (429, Retry-After) past the limit."""
+        key = f"{self._settings.namespace}:registrations:address:{address}"
+        pipe = self._client.pipeline(transaction=True)
+        # SET NX EX opens the window; INCR counts (works on Redis 6, unlike EXPIRE NX).
+        pipe.set(key, 0, ex=self._settings.register_window_seconds, nx=True)
+        pipe.incr(key)
+        pipe.pttl(key)
+        _, count, ttl = pipe.execute()
+        if int(count) > self._settings.register_max_per_address:
+            wait = max(1, math.ceil((int(ttl) if int(ttl) > 0 else 1000) / 1000))
+            raise RateLimited(
+                "Too many registrations from this address; try again later.",
+                headers={"Retry-After": str(wait)},
+            )

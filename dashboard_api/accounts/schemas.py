@@ -107,6 +107,9 @@ class TenantOut(Schema):
     name = fields.String(required=True)
     shop_domain = fields.String(required=True)
     status = fields.String(required=True)
+    verified_at = fields.DateTime(
+        allow_none=True, metadata={"description": "null until the owner proves the shop is theirs"}
+    )
     timezone = fields.String(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -122,6 +125,57 @@ class UserOut(Schema):
 class RegisterOut(Schema):
     tenant = fields.Nested(TenantOut, required=True)
     user = fields.Nested(UserOut, required=True)
+
+
+class RegistrationOut(Schema):
+    """The same answer whether or not the shop or the email address is registered already."""
+
+    status = fields.String(required=True, metadata={"description": "Always `accepted`"})
+    message = fields.String(required=True)
+
+
+class VerificationOut(Schema):
+    verified = fields.Boolean(required=True)
+    verified_at = fields.DateTime(allow_none=True)
+    shop_domain = fields.String(required=True)
+    methods = fields.List(
+        fields.String(), required=True, metadata={"description": "`oauth`, `token`"}
+    )
+
+
+class AuthorizeOut(Schema):
+    authorize_url = fields.String(
+        required=True, metadata={"description": "Send the merchant here to install the app."}
+    )
+
+
+class OAuthCallbackIn(Schema):
+    """The query parameters Shopify's redirect brought back, forwarded as they came."""
+
+    code = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    hmac = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    shop = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    state = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    timestamp = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    host = fields.String(validate=validate.Length(max=512))
+
+
+class TokenProofIn(Schema):
+    access_token = Trimmed(required=True, load_only=True, validate=validate.Length(max=255))
+
+
+class HoldOut(Schema):
+    webhook_id = fields.String(required=True)
+    topic = fields.String(required=True)
+    customer_id = fields.Integer(allow_none=True)
+    held_at = fields.DateTime(required=True)
+    deadline_at = fields.DateTime(
+        required=True, metadata={"description": "When Shopify expects the request carried out"}
+    )
+    overdue = fields.Boolean(required=True)
+    decision = fields.String(allow_none=True, metadata={"description": "confirmed | rejected"})
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
 
 
 class LoginIn(Schema):
@@ -195,7 +249,9 @@ class ApiKeyOut(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True)
     prefix = fields.String(required=True, metadata={"description": "The key's first characters"})
-    created_by = fields.UUID(required=True)
+    created_by = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "null once that user is removed"}
+    )
     created_at = fields.DateTime(required=True)
     revoked_at = fields.DateTime(allow_none=True)
 
@@ -207,7 +263,7 @@ class ApiKeyCreatedOut(ApiKeyOut):
 
 
 class ShopSettings(Schema):
-    """The tenant's settings: abandonment window and raw-payload retention."""
+    """The tenant's settings: abandonment window and retention windows."""
 
     checkout_abandon_minutes = fields.Integer(
         required=True,
@@ -221,13 +277,62 @@ class ShopSettings(Schema):
         validate=validate.Range(1, 3650),
         metadata={"description": "Days raw webhook payloads are kept in the event log."},
     )
+    dead_letter_retention_days = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 3650),
+        metadata={"description": "Days dead letters are kept and replayable, then deleted."},
+    )
+    pii_retention_days = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 3650),
+        metadata={
+            "description": "Days personal fields stay in an entity's stored payload after the "
+            "version that brought them."
+        },
+    )
 
 
 class ShopSettingsIn(Schema):
     checkout_abandon_minutes = fields.Integer(validate=validate.Range(1, 30 * 24 * 60))
     raw_retention_days = fields.Integer(validate=validate.Range(1, 3650))
+    dead_letter_retention_days = fields.Integer(validate=validate.Range(1, 3650))
+    pii_retention_days = fields.Integer(validate=validate.Range(1, 3650))
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError("Give at least one setting.", "_schema")
+
+
+class PasswordChangeIn(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH)
+    )
+    new_password = _password()
+
+
+class PasswordResetIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    password = _password()
+
+
+class ResetCreatedOut(Schema):
+    user_id = fields.UUID(required=True)
+    expires_at = fields.DateTime(required=True)
+    token = fields.String(
+        required=True,
+        metadata={"description": "Give this to the user for POST /password/reset; shown once."},
+    )
+
+
+class SessionOut(Schema):
+    id = fields.UUID(required=True)
+    started_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(required=True, metadata={"description": "The last refresh"})
+    expires_at = fields.DateTime(
+        required=True, metadata={"description": "When its refresh token expires unless used"}
+    )
+    user_agent = fields.String(allow_none=True)
+    current = fields.Boolean(
+        required=True, metadata={"description": "The session of this request's access token"}
+    )

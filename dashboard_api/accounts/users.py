@@ -1,4 +1,4 @@
-"""Tenant users: login lookup, creation with a globally unique email, roles."""
+"""Tenant users: login lookup, creation with a globally unique email, roles, removal."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from dashboard_api.errors import Conflict, Forbidden, NotFound
-from models.accounts import User
+from models.accounts import Invite, User
+
+# The roles that may invite, and the highest role each may hand out.
+INVITER_GRANTS = {"owner": ("owner", "admin", "analyst"), "admin": ("admin", "analyst")}
 
 _LOOKUP = text(
     "SELECT tenant_id, user_id, email, password_hash, role FROM cartwheel_login_lookup(:email)"
@@ -86,8 +89,51 @@ def change_role(
     if user.role == "owner" and role != "owner" and _owner_count(session, tenant_id) <= 1:
         raise Conflict("A tenant needs at least one owner.", code="last_owner")
     user.role = role
+    _withdraw_invites_beyond(session, tenant_id=tenant_id, inviter=user)
     session.flush()
     return user
+
+
+def _withdraw_invites_beyond(session: Session, *, tenant_id: uuid.UUID, inviter: User) -> None:
+    """Pending invites the inviter's new role could not have made stop working."""
+    may_grant = INVITER_GRANTS.get(inviter.role, ())
+    session.execute(
+        update(Invite)
+        .where(
+            Invite.tenant_id == tenant_id,
+            Invite.invited_by == inviter.id,
+            Invite.accepted_at.is_(None),
+            Invite.revoked_at.is_(None),
+            Invite.role.not_in(may_grant) if may_grant else Invite.role.is_not(None),
+        )
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+def may_invite(inviter: User | None, role: str) -> bool:
+    """Whether this (current) user may hand out `role`: checked again when an invite is used."""
+    return inviter is not None and role in INVITER_GRANTS.get(inviter.role, ())
+
+
+def remove_user(
+    session: Session, *, tenant_id: uuid.UUID, actor_role: str, user_id: uuid.UUID
+) -> None:
+    """Delete a user with their sessions, resets and pending invites (the database cascades);
+    ingest keys they created stay. Only owners remove owners; a tenant keeps one owner."""
+    user = session.scalar(users_of(tenant_id).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFound("No such user.")
+    if user.role == "owner" and actor_role != "owner":
+        raise Forbidden("Only an owner may remove an owner.")
+    if user.role == "owner" and _owner_count(session, tenant_id) <= 1:
+        raise Conflict("A tenant needs at least one owner.", code="last_owner")
+    session.execute(delete(User).where(User.tenant_id == tenant_id, User.id == user_id))
+
+
+def set_password(session: Session, user: User, password_hash: str) -> None:
+    """Store a new password hash."""
+    user.password_hash = password_hash
+    session.flush()
 
 
 def _owner_count(session: Session, tenant_id: uuid.UUID) -> int:

@@ -36,6 +36,9 @@ What it serves:
   (`bulk.settings.url_ttl`): an expired one answers 403 with a GCS-style XML body; reading the
   operation again signs a fresh one. A shop with `webhook_url` and `webhook_secret` receives
   a signed `bulk_operations/finish` webhook.
+- Shopify's OAuth install for an app (`fake.oauth.add_app(client_id, secret)`), each shop
+  under `/shops/<domain>` standing in for its own host: `oauth.py`. The GraphQL endpoint is
+  there too, refusing tokens of other shops.
 """
 
 from devtools.fake_shopify.app import FakeShopify, ServerThread, create_app, serve

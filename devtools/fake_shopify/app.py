@@ -15,6 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devtools.fake_shopify import graphql
 from devtools.fake_shopify.bulk import BulkOperations
+from devtools.fake_shopify.oauth import FakeOAuth, install_oauth_routes
 from devtools.fake_shopify.resolvers import ExecutionError, Executor
 from devtools.fake_shopify.store import PLANS, ShopData
 from devtools.fake_shopify.throttle import MAX_SINGLE_QUERY_COST, LeakyBucket
@@ -41,6 +42,7 @@ class FakeShopify:
         self.shops: dict[str, ShopData] = {}
         self.buckets: dict[str, LeakyBucket] = {}
         self.bulk = BulkOperations(bulk_dir)
+        self.oauth = FakeOAuth()
 
     def add_shop(
         self, domain: str, *, token: str | None = None, plan: str = "standard", **options: Any
@@ -92,6 +94,16 @@ def create_app(fake: FakeShopify) -> Flask:
         except graphql.GraphQLSyntaxError as exc:
             return jsonify(_errors(str(exc), "PARSE_ERROR")), 200
         return jsonify(_execute(fake, shop, version, operation)), 200
+
+    @app.post("/shops/<domain>/admin/api/<version>/graphql.json")
+    def shop_graphql_endpoint(domain: str, version: str) -> tuple[Response, int]:
+        # The shop's own host: a token of another shop is refused, as Shopify refuses it.
+        shop = fake.shops.get(request.headers.get("X-Shopify-Access-Token", ""))
+        if shop is None or shop.domain != domain:
+            return jsonify(errors=INVALID_TOKEN), 401
+        return graphql_endpoint(version)
+
+    install_oauth_routes(app, fake.oauth, fake.shops)
 
     @app.get("/bulk-results/<number>.jsonl")
     def bulk_result(number: str) -> Response:

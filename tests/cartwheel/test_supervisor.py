@@ -23,8 +23,15 @@ def test_stopping_lets_the_worker_finish_its_batch(
     settings: Settings, tenant: dict[str, Any], redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     # Many small batches keep the drain busy long enough to be stopped in the middle of one.
-    s = settings.with_overrides(drain_batch_size=50, stream_shards=1, drain_time_budget=1.0)
     total = 20_000
+    # One tenant sends it all at once: no per-tenant admission limit here.
+    s = settings.with_overrides(
+        drain_batch_size=50,
+        stream_shards=1,
+        drain_time_budget=1.0,
+        tenant_rate=0.0,
+        tenant_backlog_max=total + 1,
+    )
     writer = StreamWriter(redis_client, s)
     for n in range(total):
         body = json.dumps(customer_payload(n + 1, 1)).encode()

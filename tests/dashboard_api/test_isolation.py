@@ -23,6 +23,7 @@ from dashboard_api.views.data.lists import RESOURCES
 from models import Customer, Order
 from models.db import get_engine, session_scope
 from receiver import create_app as create_receiver
+from shops.registration import verify_shop
 from tests.plugins.dashboard import PASSWORD, login
 from tests.support import services
 from tests.support.pipeline import drain_all
@@ -419,8 +420,8 @@ UNIQUE_INDEXES = text(
     WHERE i.indisunique AND rel.relnamespace = current_schema()::regnamespace
     """
 )
-# The tenant registry itself: shops are unique across tenants by nature.
-REGISTRY_KEYS = {"uq_tenants_shop_domain"}
+# The tenant registry itself: a shop has one verified tenant by nature.
+REGISTRY_KEYS = {"uq_tenants_verified_shop_domain"}
 
 
 def test_every_key_includes_the_tenant(db_session: Session) -> None:
@@ -439,7 +440,8 @@ def test_every_key_includes_the_tenant(db_session: Session) -> None:
             assert tables[table] in columns, f"unique index {name} lacks the tenant"
 
 
-def test_login_lookup_is_a_pinned_security_definer(db_session: Session) -> None:
+@pytest.mark.parametrize("function", ["cartwheel_login_lookup", "cartwheel_verify_shop"])
+def test_security_definers_are_pinned(db_session: Session, function: str) -> None:
     conn = db_session.connection()
     fn = conn.execute(
         text(
@@ -449,10 +451,10 @@ def test_login_lookup_is_a_pinned_security_definer(db_session: Session) -> None:
                    EXISTS (SELECT 1 FROM aclexplode(p.proacl) AS a WHERE a.grantee = 0)
                        AS public_may
             FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner
-            WHERE p.proname = 'cartwheel_login_lookup'
+            WHERE p.proname = :function
             """
         ),
-        {"api": API_DB_ROLE},
+        {"api": API_DB_ROLE, "function": function},
     ).one()
     assert fn.prosecdef and fn.owner != API_DB_ROLE
     assert any(setting.startswith("search_path=") for setting in fn.proconfig)
@@ -500,12 +502,14 @@ def test_pipeline_and_api_work_when_the_owner_is_not_superuser(
         "webhook_secret": "owned-secret",
     }
     registered = api.post("/tenants/register", json=body)
-    assert registered.status_code == 201, registered.get_json()
-    shop = registered.get_json()["tenant"]["shop_domain"]
+    assert registered.status_code == 202, registered.get_json()
+    tokens = login(api, body["email"])
+    with session_scope(owned.database_url) as session:  # an operator vouches for the shop
+        assert verify_shop(session, tenant_id=uuid.UUID(tokens["tenant_id"]))
+    shop = f"{body['store_url']}.myshopify.com"
     sender = Sender(receiver, shop=shop, secret="owned-secret")
     assert sender.send("customers/create", sample_json("customers_create")).status_code == 200
     assert drain_all(owned) == 1
-    tokens = login(api, body["email"])
     with tenant_session(owned, tokens["tenant_id"]) as session:
         assert len(session.scalars(select(Customer)).all()) == 1
     with session_scope(owned.database_url) as session:

@@ -18,6 +18,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.settings import Settings
+from models.db import session_scope
+from shops.registration import verify_shop
 from tests.plugins.dashboard import PASSWORD, login
 from tests.support.pipeline import drain_all
 from tests.support.sales_oracle import differences, sales_report
@@ -328,8 +330,9 @@ def test_the_scenario_holds_what_it_claims() -> None:
 
 
 @pytest.fixture
-def shop_owner(api_client: FlaskClient) -> Callable[..., Account]:
-    """Register a shop in a time zone through POST /tenants/register and log its owner in."""
+def shop_owner(api_client: FlaskClient, settings: Settings) -> Callable[..., Account]:
+    """Register a shop in a time zone through POST /tenants/register, log its owner in, and
+    verify the shop as an operator would."""
 
     def make(zone: str) -> Account:
         tag = uuid.uuid4().hex[:8]
@@ -345,10 +348,12 @@ def shop_owner(api_client: FlaskClient) -> Callable[..., Account]:
                 "timezone": zone,
             },
         )
-        assert response.status_code == 201, response.get_json()
+        assert response.status_code == 202, response.get_json()
         tokens = login(api_client, email)
+        with session_scope(settings.database_url) as session:
+            assert verify_shop(session, tenant_id=uuid.UUID(tokens["tenant_id"]))
         return {
-            "shop": response.get_json()["tenant"]["shop_domain"],
+            "shop": f"sales-{tag}.myshopify.com",
             "webhook_secret": secret,
             "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
         }

@@ -14,6 +14,7 @@ from core.settings import Settings
 from devtools.fake_shopify import ServerThread
 from models import ShopCredential
 from models.db import session_scope
+from shops.credentials import set_admin_url
 from tests.support.fake_admin import expected_orders, stored_orders
 from tests.support.processes import celery_worker
 from workers.runtime import Resources
@@ -24,7 +25,7 @@ def test_credentials_are_stored_encrypted_and_never_returned(
     api_client: FlaskClient, owner: dict[str, Any], settings: Settings
 ) -> None:
     token = "shpat_" + uuid.uuid4().hex
-    body = {"access_token": token, "api_version": "2026-07", "admin_url": "http://127.0.0.1:9"}
+    body = {"access_token": token, "api_version": "2026-07"}
     put = api_client.put("/api/sync/credentials", json=body, headers=owner["headers"])
     assert put.status_code == 200, put.get_json()
     got = api_client.get("/api/sync/credentials", headers=owner["headers"])
@@ -78,9 +79,11 @@ def test_a_dashboard_backfill_runs_as_a_celery_task_and_reports_progress(
 ) -> None:
     shop = fake_admin.fake.add_shop(owner["shop"], plan="plus")
     shop.seed(orders=500, customers=50, products=5)
-    body = {"access_token": shop.token, "api_version": "2026-07", "admin_url": fake_admin.url}
+    body = {"access_token": shop.token, "api_version": "2026-07"}
     h = owner["headers"]
     assert api_client.put("/api/sync/credentials", json=body, headers=h).status_code == 200
+    with session_scope(settings.database_url) as s:  # the fake's address: an operator setting
+        set_admin_url(s, tenant_id=uuid.UUID(owner["tenant_id"]), admin_url=fake_admin.url)
     settings = settings.with_overrides(bulk_poll_interval=0.1)
     with celery_worker(settings, tmp_path) as worker:
         started = api_client.post("/api/sync/backfills", json={"resources": ["orders"]}, headers=h)

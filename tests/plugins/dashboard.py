@@ -11,6 +11,8 @@ from flask.testing import FlaskClient
 
 from core.settings import Settings
 from dashboard_api import create_app
+from models.db import session_scope
+from shops.registration import normalize_shop, verify_shop
 
 PASSWORD = "correct horse battery staple"
 
@@ -46,8 +48,9 @@ def _account(tokens: dict[str, Any], email: str, password: str, **extra: Any) ->
 
 
 @pytest.fixture
-def make_owner(api_client: FlaskClient) -> Callable[..., dict[str, Any]]:
-    """Register a new tenant through POST /tenants/register and log its owner in."""
+def make_owner(api_client: FlaskClient, settings: Settings) -> Callable[..., dict[str, Any]]:
+    """Register a new tenant through POST /tenants/register and log its owner in; the tenant
+    is then verified as an operator would (`cartwheel tenants verify`) unless told not to."""
 
     def make(
         shop: str | None = None,
@@ -55,6 +58,7 @@ def make_owner(api_client: FlaskClient) -> Callable[..., dict[str, Any]]:
         password: str = PASSWORD,
         webhook_secret: str | None = None,
         name: str = "Test shop",
+        verified: bool = True,
     ) -> dict[str, Any]:
         shop = shop or f"shop-{uuid.uuid4().hex[:8]}.myshopify.com"
         email = email or f"owner-{uuid.uuid4().hex[:8]}@example.com"
@@ -69,14 +73,13 @@ def make_owner(api_client: FlaskClient) -> Callable[..., dict[str, Any]]:
                 "webhook_secret": webhook_secret,
             },
         )
-        assert response.status_code == 201, response.get_json()
-        tenant = response.get_json()["tenant"]
+        assert response.status_code == 202, response.get_json()
+        tokens = login(api_client, email, password)
+        if verified:
+            with session_scope(settings.database_url) as session:
+                assert verify_shop(session, tenant_id=uuid.UUID(tokens["tenant_id"]))
         return _account(
-            login(api_client, email, password),
-            email,
-            password,
-            shop=tenant["shop_domain"],
-            webhook_secret=webhook_secret,
+            tokens, email, password, shop=normalize_shop(shop), webhook_secret=webhook_secret
         )
 
     return make

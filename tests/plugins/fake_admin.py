@@ -39,7 +39,11 @@ def fake_admin() -> Iterator[ServerThread]:
 def wire_shop(
     settings: Settings, make_tenant: Callable[..., dict[str, Any]], fake_admin: ServerThread
 ) -> Callable[..., Wired]:
-    """Register a tenant and a fake shop of the same domain; store its credentials."""
+    """Register a tenant and a fake shop of the same domain; store its credentials.
+
+    The fake's loopback address is stored as an operator stores it (`set_credentials`, what
+    `cartwheel tenants set-credentials --admin-url` calls): a tenant could not set it.
+    """
 
     def wire(plan: str = "plus", **options: Any) -> Wired:
         tenant = make_tenant()

@@ -15,10 +15,13 @@ from shops.registration import add_tenant
 
 @pytest.fixture
 def make_tenant(settings: Settings) -> Callable[..., dict[str, Any]]:
-    """Register a shop and return its id, domain and secret."""
+    """Register a shop (verified unless told otherwise) and return its id, domain and secret."""
 
     def make(
-        shop: str | None = None, secret: str | None = None, name: str = "Test shop"
+        shop: str | None = None,
+        secret: str | None = None,
+        name: str = "Test shop",
+        verified: bool = True,
     ) -> dict[str, Any]:
         shop = shop or f"shop-{uuid.uuid4().hex[:8]}.myshopify.com"
         secret = secret or uuid.uuid4().hex
@@ -29,6 +32,7 @@ def make_tenant(settings: Settings) -> Callable[..., dict[str, Any]]:
                 name=name,
                 webhook_secret=secret,
                 secret_keys=settings.secret_keys,
+                verified=verified,
             )
             tenant_id = tenant.id
         return {"id": tenant_id, "shop": shop, "secret": secret}

@@ -1,9 +1,14 @@
-"""Helpers for Admin API pulls: order webhooks from fake nodes, expected and stored orders."""
+"""Helpers for Admin API pulls: order webhooks from fake nodes, expected and stored orders,
+and a canned HTTP server to play an internal service or a hostile Admin API."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sqlalchemy import func, select
@@ -103,3 +108,58 @@ def stored_orders(settings: Settings, tenant_id: uuid.UUID) -> dict[int, tuple[A
             .where(Order.tenant_id == tenant_id)
         )
         return {r[0]: (r[1], r[2], r[3] or 0, int(r[4] or 0)) for r in rows}
+
+
+@dataclass
+class Canned:
+    """A real HTTP server on 127.0.0.1 that answers every request with `answer(path)`.
+
+    `answer` returns (status, headers, body chunks); chunks are written one by one, so a body
+    can be endless or trickle. `requests` records each request line; `sent` counts body bytes
+    written before the client hung up.
+    """
+
+    answer: Callable[[str], tuple[int, dict[str, str], Iterable[bytes]]]
+    requests: list[str] = field(default_factory=list)
+    sent: int = 0
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> Canned:
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                canned.requests.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                status, headers, chunks = canned.answer(self.path)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        canned.sent += len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()

@@ -45,13 +45,18 @@ def postgres_server(workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server, dropped afterwards."""
+    """A new, empty database on the server, dropped afterwards; its URL as the pipeline role.
+
+    server_url is a superuser's, as TEST_DATABASE_URL is. The database belongs to the pipeline
+    role, which is no superuser, as in production: the suite proves the pipeline needs no more.
+    """
+    from cartwheel.roles import pipeline_database
+
     name = f"cartwheel_test_{uuid.uuid4().hex[:10]}"
     admin = _psycopg_dsn(server_url)
-    with _autocommit(admin) as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = pipeline_database(admin, name)
     try:
-        yield make_url(_sa(server_url)).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
         with _autocommit(admin) as cur:
             cur.execute(

@@ -3,32 +3,35 @@
 The drain only records app/uninstalled, customers/data_request, customers/redact and shop/redact
 in the event log (status `recorded`). A periodic job picks them up here, so none is lost when a
 worker dies: an event leaves `recorded` in the same transaction that carries out its action.
+
+A valid signature proves only that the sender knows the webhook secret, so shop/redact and
+customers/redact are not carried out at once: each becomes a hold (`shops.holds`, event status
+`held`) and is carried out, or dropped, once the owner or an operator decides.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.errors import TransientError, is_transient
-from core.settings import Settings
 from core.topics import ACTED_ON_TOPICS
-from models import ComplianceAction, CustomerExport, Tenant, WebhookEvent
+from models import ComplianceAction, ComplianceHold, CustomerExport, Tenant, WebhookEvent
 from models.base import table_of
 from models.db import session_scope
+from shops.holds import DESTRUCTIVE_TOPICS, decision_of, hold_request
 from workers.compliance import metrics
 from workers.compliance.customer_data import Person, build_export, find_person, redact_customer
-from writes.events import DeadDelivery, write_dead_letters
+from workers.compliance.failures import note_failure
 
 if TYPE_CHECKING:
     from workers.runtime import Resources
@@ -67,24 +70,35 @@ class Recorded:
 
 
 def pending_events(session: Session, *, limit: int) -> list[tuple[uuid.UUID, str]]:
-    """Recorded compliance and app webhooks not yet acted on, oldest first."""
+    """Recorded compliance and app webhooks not yet acted on, and held ones now decided,
+    oldest first."""
     ev = table_of(WebhookEvent)
+    holds = table_of(ComplianceHold)
+    decided = exists().where(
+        holds.c.tenant_id == ev.c.tenant_id,
+        holds.c.webhook_id == ev.c.webhook_id,
+        holds.c.decided_at.is_not(None),
+    )
     rows = session.execute(
         select(ev.c.tenant_id, ev.c.webhook_id)
-        .where(ev.c.status == "recorded", ev.c.topic.in_(sorted(ACTED_ON_TOPICS)))
+        .where(or_(ev.c.status == "recorded", and_(ev.c.status == "held", decided)))
+        .where(ev.c.topic.in_(sorted(ACTED_ON_TOPICS)))
         .order_by(ev.c.received_at)
         .limit(limit)
     )
     return [(r.tenant_id, r.webhook_id) for r in rows]
 
 
-def act_on_event(session: Session, *, tenant_id: uuid.UUID, webhook_id: str) -> Action | None:
-    """Carry out one recorded webhook; None when it is done or another worker has it."""
+def act_on_event(
+    session: Session, *, tenant_id: uuid.UUID, webhook_id: str, confirm_days: int = 30
+) -> Action | None:
+    """Carry out one recorded webhook (or hold a destructive one); None when it is done,
+    still waiting for a decision, or another worker has it."""
     ev = table_of(WebhookEvent)
     row = session.execute(
         select(ev.c.topic, ev.c.payload, ev.c.received_at)
         .where(ev.c.tenant_id == tenant_id, ev.c.webhook_id == webhook_id)
-        .where(ev.c.status == "recorded")
+        .where(ev.c.status.in_(("recorded", "held")))
         .with_for_update(skip_locked=True)
     ).first()
     tenant = session.get(Tenant, tenant_id)
@@ -92,7 +106,16 @@ def act_on_event(session: Session, *, tenant_id: uuid.UUID, webhook_id: str) -> 
         return None
     payload = row.payload if isinstance(row.payload, dict) else {}
     event = Recorded(tenant, webhook_id, row.topic, payload)
-    action = _refusal(tenant, row.topic, payload) or HANDLERS[row.topic](session, event)
+    action = _refusal(tenant, row.topic, payload)
+    if action is None and row.topic in DESTRUCTIVE_TOPICS:
+        decision = decision_of(session, tenant_id=tenant_id, webhook_id=webhook_id)
+        if decision is None:
+            return _hold(session, event, row.received_at, confirm_days)
+        if decision == "held":
+            return None
+        if decision == "rejected":
+            action = Action(row.topic, ACTION_OF[row.topic], "rejected", reason=REJECTED)
+    action = action or HANDLERS[row.topic](session, event)
     _record(session, event, action, row.received_at)
     if action.action != "erase_shop" or action.outcome != "done":
         session.execute(
@@ -102,6 +125,30 @@ def act_on_event(session: Session, *, tenant_id: uuid.UUID, webhook_id: str) -> 
             .values(error=action.reason)
         )
     return action
+
+
+REJECTED = "the owner or an operator rejected the request"
+
+
+def _hold(session: Session, event: Recorded, received_at: datetime, confirm_days: int) -> Action:
+    """Keep a destructive request until someone with the right to decide has decided."""
+    customer_id, _ = _customer(event.payload)
+    hold_request(
+        session,
+        tenant_id=event.tenant.id,
+        webhook_id=event.webhook_id,
+        topic=event.topic,
+        customer_id=customer_id,
+        received_at=received_at,
+        confirm_days=confirm_days,
+    )
+    ev = table_of(WebhookEvent)
+    session.execute(
+        update(ev)
+        .where(ev.c.tenant_id == event.tenant.id, ev.c.webhook_id == event.webhook_id)
+        .values(status="held")
+    )
+    return Action(event.topic, ACTION_OF[event.topic], "held", customer_id=customer_id)
 
 
 def _record(session: Session, event: Recorded, action: Action, received_at: datetime) -> None:
@@ -240,11 +287,16 @@ def act_on_recorded_events(res: Resources, *, limit: int = 100) -> list[Action]:
         started = time.perf_counter()
         try:
             with session_scope(settings.database_url) as session:
-                action = act_on_event(session, tenant_id=tenant_id, webhook_id=webhook_id)
+                action = act_on_event(
+                    session,
+                    tenant_id=tenant_id,
+                    webhook_id=webhook_id,
+                    confirm_days=settings.compliance_confirm_days,
+                )
         except Exception as exc:
             if is_transient(exc):
                 raise TransientError(str(exc)) from exc
-            _note_failure(settings, tenant_id, webhook_id, exc)
+            note_failure(settings, tenant_id, webhook_id, exc)
             continue
         if action is None:
             continue
@@ -263,59 +315,6 @@ def act_on_recorded_events(res: Resources, *, limit: int = 100) -> list[Action]:
         )
         done.append(action)
     return done
-
-
-def _note_failure(
-    settings: Settings, tenant_id: uuid.UUID, webhook_id: str, exc: Exception
-) -> None:
-    """Leave the event pending with its error (the next run retries it); after
-    `compliance_max_attempts` failures, make it a dead letter instead, where operators look."""
-    log.exception(
-        "compliance action failed", extra={"tenant": str(tenant_id), "webhook_id": webhook_id}
-    )
-    ev = table_of(WebhookEvent)
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    with session_scope(settings.database_url) as session:
-        failed = session.execute(
-            update(ev)
-            .where(ev.c.tenant_id == tenant_id, ev.c.webhook_id == webhook_id)
-            .values(attempts=ev.c.attempts + 1, error=error)
-            .returning(ev)
-        ).one_or_none()
-        if failed is None:
-            return
-        dead = failed.attempts > settings.compliance_max_attempts
-        if dead:
-            session.execute(
-                update(ev)
-                .where(ev.c.tenant_id == tenant_id, ev.c.webhook_id == webhook_id)
-                .values(status="failed")
-            )
-            write_dead_letters(session, [_dead_letter(failed, error)])
-    metrics.ACTIONS.labels(failed.topic, "dead" if dead else "error").inc()
-    if dead:
-        log.error(
-            "compliance action gave up; dead-lettered",
-            extra={"tenant": str(tenant_id), "webhook_id": webhook_id, "topic": failed.topic},
-        )
-
-
-def _dead_letter(event: Any, error: str) -> DeadDelivery:
-    """The dead letter of an event the job gave up on; replaying it re-arms the event."""
-    return DeadDelivery(
-        tenant_id=event.tenant_id,
-        webhook_id=event.webhook_id,
-        event_id=event.event_id or "",
-        topic=event.topic,
-        triggered_at=event.triggered_at.isoformat() if event.triggered_at else "",
-        api_version=event.api_version or "",
-        received_at=event.received_at.isoformat(),
-        body=json.dumps(event.payload).encode() if event.payload is not None else b"{}",
-        error=f"gave up after {event.attempts - 1} failed attempts: {error}"[:4000],
-        attempts=event.attempts,
-        stream_entry_id=event.stream_entry_id,
-        created_at=datetime.now(UTC),
-    )
 
 
 def _id(value: Any) -> int | None:

@@ -6,7 +6,7 @@ from prometheus_client import Counter, Histogram
 
 ACTIONS = Counter(
     "cartwheel_compliance_actions_total",
-    "Compliance and app webhooks acted on, by topic and outcome (done, rejected, error, dead)",
+    "Compliance and app webhooks acted on by topic and outcome (done, rejected, held, error, dead)",
     ["topic", "outcome"],
 )
 ACTION_SECONDS = Histogram(

@@ -29,6 +29,7 @@ from workers.drain.batch import (
     ingest_batch,
     parse_deliveries,
 )
+from workers.drain.fair import FairReader
 from workers.sync.refresh import request_refresh
 from writes.events import write_dead_letters
 
@@ -49,38 +50,41 @@ class DrainResult:
 def drain(res: Resources, *, budget: float | None = None) -> DrainResult:
     """Process this consumer's own pending entries, then new ones until empty or out of time.
 
-    The next batch is read and parsed in a second thread while the current one is written:
-    parsing is Python work, writing mostly waiting for PostgreSQL, so the two overlap. The batch
-    read ahead is this consumer's pending entry until it is written and acknowledged like any
-    other, so a process dying in between loses nothing.
+    Batches are tenant-fair (workers/drain/fair.py): the drain reads ahead of what it writes,
+    and each batch gives every tenant in the window an equal share. The next batch is read and
+    parsed in a second thread while the current one is written: parsing is Python work, writing
+    mostly waiting for PostgreSQL, so the two overlap. Entries read ahead are this consumer's
+    pending entries until they are written and acknowledged like any other, so a process dying
+    in between loses nothing; out of time, the drain writes what it carries and stops.
     """
     settings, consumer = res.settings, res.consumer
     deadline = time.monotonic() + (settings.drain_time_budget if budget is None else budget)
     result = DrainResult()
-    batch = _read(consumer, settings.drain_batch_size, None, pending=True) or _read(
-        consumer, settings.drain_batch_size, settings.drain_block_ms
-    )
+    reader = FairReader(consumer, settings, _read_for)
+    batch = reader.first()
     parsed = parse_deliveries(batch) if batch else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drain-ahead") as ahead:
         while batch:
-            upcoming = ahead.submit(_read_ahead, consumer, settings)
+            stopping = time.monotonic() >= deadline
+            upcoming = ahead.submit(_read_ahead, reader, not stopping)
             process(res, batch, parsed)
             result.processed += len(batch)
             result.batches += 1
             batch, parsed = upcoming.result()
-            if time.monotonic() >= deadline:
-                if batch:  # read already: write it rather than leave it for the next drain
-                    process(res, batch, parsed)
-                    result.processed += len(batch)
-                    result.batches += 1
+            if stopping:
                 result.more = True
-                break
     return result
 
 
-def _read_ahead(consumer: StreamConsumer, settings: Settings) -> tuple[list[Delivery], Any]:
-    batch = _read(consumer, settings.drain_batch_size, settings.drain_block_ms)
+def _read_ahead(reader: FairReader, fresh: bool) -> tuple[list[Delivery], Any]:
+    batch = reader.next(fresh=fresh)
     return batch, parse_deliveries(batch) if batch else None
+
+
+def _read_for(
+    consumer: StreamConsumer, count: int, block_ms: int | None, pending: bool
+) -> list[Delivery]:
+    return _read(consumer, count, block_ms, pending=pending)
 
 
 def reclaim(res: Resources) -> int:

@@ -75,6 +75,8 @@ def parse_envelope(envelope: Envelope) -> Parsed:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PoisonEvent(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise PoisonEvent("body is nested too deeply") from exc
     if not isinstance(payload, dict):
         raise PoisonEvent("body is not a JSON object")
     triggered_at = parse_time(envelope.triggered_at)

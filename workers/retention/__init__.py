@@ -1,1 +1,2 @@
-"""Retention: raw payloads are purged after each tenant's period."""
+"""Retention: raw payloads, dead letters, personal data in entity payloads and customer exports
+leave after their windows."""

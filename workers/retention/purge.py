@@ -46,8 +46,11 @@ def purge_payloads(
             ev.c.tenant_id == t.c.id,
             ev.c.payload.is_not(None),
             ev.c.received_at < literal(now) - t.c.days * literal(timedelta(days=1), Interval()),
-            # A compliance or app webhook not acted on yet still needs its body.
-            or_(ev.c.status != "recorded", ev.c.topic.not_in(sorted(ACTED_ON_TOPICS))),
+            # A compliance or app webhook not acted on yet (or held) still needs its body.
+            or_(
+                ev.c.status.not_in(("recorded", "held")),
+                ev.c.topic.not_in(sorted(ACTED_ON_TOPICS)),
+            ),
         )
         .order_by(ev.c.received_at)
     )

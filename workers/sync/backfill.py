@@ -3,6 +3,10 @@
 Each bucket is written in one transaction together with its checkpoint, so an interrupted
 backfill (Ctrl-C, a killed worker) resumes at the first unapplied bucket without writing any
 row twice; rows go through the webhooks' last-writer-wins path (writes.pulled).
+
+A worker runs a backfill in steps (`backfill_step`, see steps.py): each goes on from the
+checkpoints until it must wait, then the task retries itself; the command line runs the same
+steps in its own process (`run_backfill`) and sleeps between them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -24,19 +28,18 @@ from models import BackfillCheckpoint, BackfillRun, SyncWatermark
 from models.base import table_of
 from models.db import get_engine, session_scope
 from models.scoping import tenant_select
-from resources.graphql import BULK_BY_ID
-from shops.credentials import admin_api
+from shops.credentials import AdminApi, admin_api
 from shops.syncs import BackfillError
 from workers.sync import bulk_file
 from workers.sync.buckets import (
     ProgressFn,
     apply_split,
     load_checkpoint,
-    save_checkpoint,
     work_dir,
 )
-from workers.sync.bulk import parse_shopify_time, start_bulk, wait_bulk
-from workers.sync.client import ResultExpired, ShopifyClient
+from workers.sync.bulk import forget_unusable, split_result, wait_inline
+from workers.sync.client import ShopifyClient, ThrottleWait
+from workers.sync.steps import RunDeadline, StepClock, SyncWait, overdue
 
 if TYPE_CHECKING:
     from workers.runtime import Resources
@@ -46,6 +49,10 @@ log = logging.getLogger(__name__)
 
 class BackfillBusy(BackfillError):
     """Another backfill of the same tenant holds the lock."""
+
+
+class BackfillSuperseded(BackfillError):
+    """The run has been handed to a newer job (it was started again)."""
 
 
 @contextmanager
@@ -73,32 +80,119 @@ def run_backfill(
     on_progress: ProgressFn | None = None,
     client: ShopifyClient | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Run (or resume) a backfill; returns per resource the rows seen and written."""
-    settings = res.settings
-    with tenant_lock(settings, tenant_id):
-        with session_scope(settings.database_url) as session:
-            run = _run(session, tenant_id, run_id)
-            resources, since = list(run.resources), run.since
-            run.status, run.error = "running", None
-            run.started_at = run.started_at or func.now()
-            api = admin_api(session, tenant_id=tenant_id, secret_keys=settings.secret_keys)
-        client = client or ShopifyClient(api)
+    """Run (or resume) a backfill to its end in this process, sleeping through its waits (the
+    command line, tests, benchmarks); returns per resource the rows seen and written."""
+    if client is None:
+        client = ShopifyClient(_admin_api(res.settings, tenant_id), settings=res.settings)
+    fresh = True
+    while True:
         try:
-            for resource in resources:
-                _backfill_resource(res, client, tenant_id, run_id, resource, since, on_progress)
-        except BaseException as exc:
-            _finish(settings, tenant_id, run_id, "failed", f"{type(exc).__name__}: {exc}"[:2000])
-            raise
-        _finish(settings, tenant_id, run_id, "completed", None)
-        with session_scope(settings.database_url) as session:
-            return {
-                cp.resource: {"seen": cp.rows_seen, "written": cp.rows_written}
-                for cp in session.scalars(
-                    tenant_select(BackfillCheckpoint, tenant_id=tenant_id).where(
-                        BackfillCheckpoint.run_id == run_id
-                    )
+            return backfill_step(
+                res,
+                tenant_id=tenant_id,
+                run_id=run_id,
+                fresh=fresh,
+                on_progress=on_progress,
+                client=client,
+            )
+        except SyncWait as wait:
+            if isinstance(wait.__cause__, BackfillBusy):
+                raise wait.__cause__ from None  # another process runs it: say so, do not queue
+            wait_inline(res.settings, tenant_id, wait)
+        fresh = False
+
+
+def backfill_step(
+    res: Resources,
+    *,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    fresh: bool = True,
+    job_id: str | None = None,
+    step_seconds: float | None = None,
+    on_progress: ProgressFn | None = None,
+    client: ShopifyClient | None = None,
+) -> dict[str, dict[str, int]]:
+    """One step of a backfill run: go on from its checkpoints until it is done (returns per
+    resource the rows seen and written) or must wait (raises SyncWait).
+
+    The first step of a start (`fresh`) starts the deadline's clock; a later step past the
+    deadline fails the run (RunDeadline). `job_id` is the task carrying the run: when the run
+    has been handed to a newer job, or superseded, this one stops (BackfillSuperseded)."""
+    settings = res.settings
+    _begin_step(settings, tenant_id, run_id, job_id, fresh)
+    if fresh:
+        forget_unusable(res, tenant_id, run_id)
+    try:
+        with tenant_lock(settings, tenant_id):
+            if client is None:
+                api = _admin_api(settings, tenant_id)
+                client = ShopifyClient(
+                    api, max_inline_wait=settings.sync_max_inline_wait, settings=settings
                 )
-            }
+            return _step(res, client, tenant_id, run_id, StepClock(step_seconds), on_progress)
+    except BackfillBusy as exc:
+        raise SyncWait(max(1.0, settings.bulk_poll_interval), "another backfill runs") from exc
+    except ThrottleWait as exc:
+        raise SyncWait(exc.seconds, "rate limit") from exc
+    except SoftTimeLimitExceeded as exc:
+        raise SyncWait(0.0, "step time limit reached") from exc
+
+
+def _step(
+    res: Resources,
+    client: ShopifyClient,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    clock: StepClock,
+    on_progress: ProgressFn | None,
+) -> dict[str, dict[str, int]]:
+    settings = res.settings
+    with session_scope(settings.database_url) as session:
+        run = _run(session, tenant_id, run_id)
+        resources, since = list(run.resources), run.since
+    try:
+        for resource in resources:
+            _backfill_resource(res, client, tenant_id, run_id, resource, since, on_progress, clock)
+    except (SyncWait, ThrottleWait, SoftTimeLimitExceeded):
+        raise  # the run goes on in a later step
+    except BaseException as exc:
+        _finish(settings, tenant_id, run_id, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    _finish(settings, tenant_id, run_id, "completed", None)
+    with session_scope(settings.database_url) as session:
+        return {
+            cp.resource: {"seen": cp.rows_seen, "written": cp.rows_written}
+            for cp in session.scalars(
+                tenant_select(BackfillCheckpoint, tenant_id=tenant_id).where(
+                    BackfillCheckpoint.run_id == run_id
+                )
+            )
+        }
+
+
+def _begin_step(
+    settings: Settings, tenant_id: uuid.UUID, run_id: uuid.UUID, job_id: str | None, fresh: bool
+) -> None:
+    """Mark the run running, or fail it when it is past its deadline."""
+    with session_scope(settings.database_url) as session:
+        run = _run(session, tenant_id, run_id)
+        if run.status == "superseded" or (job_id and run.task_id not in (None, job_id)):
+            raise BackfillSuperseded(f"run {run_id} is {run.status}, carried by {run.task_id}")
+        late = None if fresh else overdue(settings, run.started_at)
+        if fresh or run.started_at is None:
+            run.started_at = func.now()
+        run.status, run.error = ("failed", late) if late else ("running", None)
+        if late:
+            run.finished_at = func.now()
+    if late:
+        log.warning("backfill past its deadline", extra={"tenant": tenant_id, "run": run_id})
+        raise RunDeadline(late)
+
+
+def _admin_api(settings: Settings, tenant_id: uuid.UUID) -> AdminApi:
+    with session_scope(settings.database_url) as session:
+        return admin_api(session, tenant_id=tenant_id, secret_keys=settings.secret_keys)
 
 
 def _run(session: Session, tenant_id: uuid.UUID, run_id: uuid.UUID) -> BackfillRun:
@@ -124,6 +218,7 @@ def _backfill_resource(
     resource: str,
     since: datetime | None,
     on_progress: ProgressFn | None,
+    clock: StepClock,
 ) -> None:
     settings = res.settings
     key = (tenant_id, run_id, resource)
@@ -133,89 +228,19 @@ def _backfill_resource(
     if status == "completed":
         return
     directory = work_dir(settings, tenant_id, run_id, resource)
-    op, buckets = _result(settings, client, key, op_id, since, directory)
+    op, buckets = split_result(res, client, key, op_id, since, directory)
     with session_scope(settings.database_url) as session:
         cp = load_checkpoint(session, *key)  # a replacement bulk operation starts over
         done, seen = cp.buckets_done, cp.rows_seen
     total = int(op.get("rootObjectCount") or 0)
-    apply_split(res, key, directory, (done, buckets), (seen, total), op["id"], on_progress, client)
+    apply_split(
+        res, key, directory, (done, buckets), (seen, total), op["id"], on_progress, client, clock
+    )
     with session_scope(settings.database_url) as session:
         cp = load_checkpoint(session, *key)
         cp.status, cp.updated_at = "completed", func.now()
         _advance_watermark(session, tenant_id, resource, since, cp.bulk_created_at)
     bulk_file.remove(directory)
-
-
-def _result(
-    settings: Settings,
-    client: ShopifyClient,
-    key: tuple[uuid.UUID, uuid.UUID, str],
-    op_id: str | None,
-    since: datetime | None,
-    directory: Path,
-) -> tuple[dict[str, Any], int]:
-    """A completed bulk operation whose result is split on disk, and its bucket count."""
-    resource = key[2]
-    for _ in range(3):
-        if op_id is None:
-            started = start_bulk(settings, client, resource, since)
-            op_id = str(started["id"])
-            save_checkpoint(
-                settings,
-                key,
-                bulk_operation_id=op_id,
-                bulk_created_at=parse_shopify_time(started["createdAt"]),
-                status="bulk_running",
-                buckets_done=0,
-                bucket_count=None,
-                lines_done=0,
-                rows_seen=0,
-                rows_written=0,
-            )
-        op = wait_bulk(settings, client, key[0], op_id)
-        if op["status"] == "COMPLETED":
-            buckets = bulk_file.completed_split(directory, op_id)
-            if buckets is None:
-                buckets = _split(settings, client, op, directory)
-            if buckets is not None:
-                save_checkpoint(
-                    settings,
-                    key,
-                    status="applying",
-                    bucket_count=buckets,
-                    object_count=int(op.get("objectCount") or 0),
-                    root_object_count=int(op.get("rootObjectCount") or 0),
-                )
-                return op, buckets
-        if op["status"] == "FAILED" and op.get("errorCode") == "ACCESS_DENIED":
-            raise BackfillError(f"{resource}: bulk operation denied (missing access scope)")
-        log.warning(
-            "bulk operation unusable, starting another",
-            extra={"resource": resource, "status": op["status"], "error_code": op.get("errorCode")},
-        )
-        op_id = None
-    raise BackfillError(f"{resource}: no usable bulk operation after 3 attempts")
-
-
-def _split(
-    settings: Settings, client: ShopifyClient, op: dict[str, Any], directory: Path
-) -> int | None:
-    """Download and split a result; None when its URL has expired for good."""
-    if not op.get("url") or not int(op.get("objectCount") or 0):
-        bulk_file.split([], directory, 1, op["id"])
-        return 1
-    buckets = bulk_file.bucket_count(int(op.get("fileSize") or 0), settings.backfill_bucket_bytes)
-    url = op["url"]
-    for _ in range(3):
-        try:
-            bulk_file.split(client.stream_lines(url), directory, buckets, op["id"])
-            return buckets
-        except ResultExpired:
-            fresh = client.execute(BULK_BY_ID, {"id": op["id"]}).get("bulkOperation") or {}
-            if fresh.get("status") != "COMPLETED" or not fresh.get("url"):
-                return None
-            url = fresh["url"]
-    return None
 
 
 def _advance_watermark(

@@ -26,6 +26,7 @@ from workers.sync import bulk_file
 from workers.sync import metrics as sync_metrics
 from workers.sync.gather import Client, complete_nested, from_bulk
 from workers.sync.pulled import Drift, map_nodes, write_pulled
+from workers.sync.steps import StepClock
 
 if TYPE_CHECKING:
     from workers.runtime import Resources
@@ -68,11 +69,14 @@ def apply_split(
     tag: str,
     on_progress: ProgressFn | None,
     client: Client | None,
+    clock: StepClock | None = None,
 ) -> None:
     """Apply buckets `done..count-1` of a split, reporting rows done out of rows expected.
 
     `client` reads what the result could not hold (the connections of list items); without
-    one, a result that needs it fails rather than writing those items without their parts."""
+    one, a result that needs it fails rather than writing those items without their parts.
+    Once `clock` says the step's time is up, the step ends after the bucket in hand (SyncWait)
+    and a later one goes on from the checkpoint."""
     (done, count), (seen, total) = buckets, rows
     resource, settings = key[2], res.settings
     if on_progress:
@@ -83,6 +87,8 @@ def apply_split(
             _analyze(settings, resource)
         if on_progress:
             on_progress(resource, seen, total)
+        if clock is not None and index + 1 < count:
+            clock.check()
 
 
 def apply_result_file(

@@ -9,6 +9,13 @@ Shopify's single-query maximum (1,000 points), which covers any valid query. THR
 (another client of the same app spent the bucket) are retried after the wait the reported level
 implies. Waits longer than `max_inline_wait` raise ThrottleWait so a Celery task can reschedule
 itself instead of holding a worker; one tenant's budget therefore never stalls another's.
+
+Every request goes through `core.egress`: a tenant's shop over a pinned, public-only session,
+an operator-configured Admin API as configured; redirects are never followed. Bulk result files
+come only over HTTPS from the configured storage hosts (or the operator's Admin API origin),
+capped by `workers.sync.download`. An answer's body never goes into an error a tenant can read
+(run errors are shown in the dashboard): errors carry the status and a generic reason, the log
+carries the start of the body.
 """
 
 from __future__ import annotations
@@ -19,11 +26,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
+from core import egress
 from core.errors import CartwheelError, TransientError
+from core.settings import Settings
 from shops.credentials import AdminApi
+from workers.sync.download import DownloadError, DownloadLimits, capped_lines
 
 log = logging.getLogger(__name__)
 MAX_QUERY_COST = 1000
@@ -60,6 +72,10 @@ class ThrottleWait(ShopifyError):
 
 class ResultExpired(ShopifyError):
     """A bulk result URL no longer answers (it expired: 403, like GCS)."""
+
+
+class AddressRefused(ShopifyError):
+    """The Admin API or a bulk result URL points where this process may not go."""
 
 
 @dataclass
@@ -101,9 +117,16 @@ class ShopifyClient:
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        settings: Settings | None = None,
     ) -> None:
         self.api = api
-        self.http = http or requests.Session()
+        trusted = api.operator_url is not None
+        self.http = http or (egress.trusted_session() if trusted else egress.public_session())
+        self.public = egress.public_session()
+        # Without settings (tools, tests): the settings' defaults.
+        self.limits = DownloadLimits.from_settings(settings) if settings else DownloadLimits()
+        hosts = settings.bulk_result_hosts if settings else DownloadLimits.bulk_result_hosts
+        self.bulk_hosts = frozenset(h.strip().lower() for h in hosts.split(",") if h.strip())
         self.max_inline_wait = max_inline_wait
         self.max_attempts = max_attempts
         self.timeout = timeout
@@ -152,9 +175,17 @@ class ShopifyClient:
         headers = {"X-Shopify-Access-Token": self.api.access_token, "Accept": "application/json"}
         self.requests_sent += 1
         try:
+            if self.api.operator_url is None:
+                egress.require_https(self.api.graphql_url)
             response = self.http.post(
-                self.api.graphql_url, json=payload, headers=headers, timeout=self.timeout
+                self.api.graphql_url,
+                json=payload,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
+        except egress.EgressRefused as exc:
+            raise AddressRefused(f"{self.api.shop_domain}: Admin API refused: {exc}") from exc
         except requests.RequestException as exc:
             log.warning(
                 "admin api unreachable",
@@ -163,36 +194,73 @@ class ShopifyClient:
             self._pause(_backoff(attempt))
             return None
         if response.status_code in (401, 403):
+            _log_body(response, self.api.shop_domain)
             raise ShopifyAuthError(
-                f"{self.api.shop_domain}: {response.status_code} {_text(response)}"
+                f"{self.api.shop_domain}: HTTP {response.status_code}: the token was refused"
             )
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = _seconds(response.headers.get("Retry-After"))
             self._pause(_backoff(attempt) if retry_after is None else retry_after)
             return None
         if response.status_code != 200:
+            _log_body(response, self.api.shop_domain)
             raise ShopifyError(
-                f"{self.api.shop_domain}: HTTP {response.status_code} {_text(response)}"
+                f"{self.api.shop_domain}: HTTP {response.status_code}: {_reason(response)}"
             )
         try:
             return dict(response.json())
         except ValueError as exc:
             raise ShopifyError(f"{self.api.shop_domain}: response is not JSON") from exc
 
-    def stream_lines(self, url: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The lines of a bulk result file, streamed (constant memory whatever its size)."""
-        with self.http.get(url, stream=True, timeout=self.timeout) as response:
-            if response.status_code in (400, 403):
-                raise ResultExpired(f"bulk result URL refused: HTTP {response.status_code}")
-            response.raise_for_status()
-            pending = b""
-            for chunk in response.iter_content(chunk_size):
-                pending += chunk
-                lines = pending.split(b"\n")
-                pending = lines.pop()
-                yield from (line for line in lines if line.strip())
-            if pending.strip():
-                yield pending
+    def stream_lines(self, url: str, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """The lines of a bulk result file, streamed within the download caps."""
+        http = self._result_session(url)
+        try:
+            with http.get(
+                url, stream=True, timeout=self.timeout, allow_redirects=False
+            ) as response:
+                if response.status_code in (400, 403):
+                    raise ResultExpired(f"bulk result URL refused: HTTP {response.status_code}")
+                if response.status_code != 200:
+                    _log_body(response, self.api.shop_domain, streamed=True)
+                    raise ShopifyError(
+                        f"bulk result download: HTTP {response.status_code}: {_reason(response)}"
+                    )
+                size = response.headers.get("Content-Length", "")
+                if size.isdigit() and int(size) > self.limits.max_bytes:
+                    raise DownloadError(
+                        f"the bulk result is larger than {self.limits.max_bytes} bytes"
+                    )
+                yield from capped_lines(_chunks(response, chunk_size), self.limits)
+        except egress.EgressRefused as exc:
+            raise AddressRefused(f"bulk result URL refused: {exc}") from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            log.warning(
+                "bulk result download failed",
+                extra={"shop": self.api.shop_domain, "error": str(exc)[:200]},
+            )
+            raise ShopifyUnavailable("bulk result download failed: connection error") from exc
+
+    def _result_session(self, url: str) -> requests.Session:
+        """The session allowed to fetch `url`; refuses any other host."""
+        operator = self.api.operator_url
+        if operator is not None and egress.origin(url) == egress.origin(operator):
+            return self.http
+        parts = urlsplit(url)
+        if parts.scheme != "https" or (parts.hostname or "").lower() not in self.bulk_hosts:
+            raise AddressRefused(
+                f"bulk result URL refused: {parts.hostname or 'no host'} is not an HTTPS "
+                "storage host of the Admin API"
+            )
+        egress.require_https(url)
+        return self.public
+
+
+def _chunks(response: requests.Response, size: int) -> Iterator[bytes]:
+    """Whatever each read returns (at most `size`), so a trickling server meets the time cap."""
+    raw = response.raw
+    while chunk := raw.read1(size, decode_content=True):
+        yield chunk
 
 
 def _code(error: Any) -> str | None:
@@ -210,5 +278,26 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def _text(response: requests.Response) -> str:
-    return response.text[:200].replace("\n", " ")
+def _reason(response: requests.Response) -> str:
+    """A generic reason for a status: never the body, which the tenant could read back."""
+    if 300 <= response.status_code < 400:
+        return "redirects are not followed"
+    return {400: "the request was refused", 404: "not found"}.get(
+        response.status_code, "unexpected answer"
+    )
+
+
+def _log_body(response: requests.Response, shop: str, *, streamed: bool = False) -> None:
+    """The start of an error answer, for the operator's logs only (a stream is read no further)."""
+    try:
+        head = response.raw.read(200) if streamed else response.content[:200]
+    except (requests.RequestException, OSError, ValueError):
+        head = b""
+    log.warning(
+        "admin api error answer",
+        extra={
+            "shop": shop,
+            "status": response.status_code,
+            "body": bytes(head or b"").decode("utf-8", "replace"),
+        },
+    )

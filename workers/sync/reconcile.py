@@ -1,9 +1,10 @@
 """Reconcile: pull what changed since the watermark (minus an overlap) and repair the drift.
 
 Each tenant is reconciled by its own task with its own client and bucket. When the bucket needs
-a longer wait than `sync_max_inline_wait`, the run saves its cursor, ends as `waiting` and the
-task reschedules itself for when the bucket has refilled: no worker sleeps on one tenant's
-budget while another tenant waits for a worker.
+a longer wait than `sync_max_inline_wait`, or the step's time is up, the run saves its cursor,
+ends as `waiting` and the task retries itself for when the bucket has refilled: no worker
+sleeps on one tenant's budget while another tenant waits for a worker (see steps.py). A run
+unfinished `sync_run_deadline` seconds after it started fails at its next step.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ from workers.sync import metrics as sync_metrics
 from workers.sync.client import ShopifyClient, ThrottleWait
 from workers.sync.gather import complete_nested, from_page
 from workers.sync.pulled import Drift, map_nodes, write_pulled
+from workers.sync.steps import RunDeadline, StepClock, SyncWait, overdue
 
 if TYPE_CHECKING:
     from workers.runtime import Resources
@@ -103,23 +106,31 @@ def reconcile_tenant(
     run_id: uuid.UUID | None = None,
     max_inline_wait: float | None = None,
     client: ShopifyClient | None = None,
+    step_seconds: float | None = None,
 ) -> ReconcileSummary:
-    """Run (or continue) one reconcile of a tenant; never raises for a throttle wait."""
+    """Run (or continue) one reconcile of a tenant; never raises for a wait (the summary says
+    `waiting` and for how long). A continued run past its deadline fails (RunDeadline)."""
     settings = res.settings
     started = time.perf_counter()
     with session_scope(settings.database_url) as session:
         run = _open_run(session, settings, tenant_id, run_id)
-        run_id, progress = run.id, dict(run.progress)
+        run_id, progress, late = run.id, dict(run.progress), overdue(settings, run.started_at)
         api = admin_api(session, tenant_id=tenant_id, secret_keys=settings.secret_keys)
     wait = settings.sync_max_inline_wait if max_inline_wait is None else max_inline_wait
-    client = client or ShopifyClient(api, max_inline_wait=wait)
-    status, retry_in = "completed", 0.0
+    client = client or ShopifyClient(api, max_inline_wait=wait, settings=settings)
+    if late:
+        _close(settings, tenant_id, run_id, client, "failed", late)
+        sync_metrics.RECONCILE_RUNS.labels("failed").inc()
+        raise RunDeadline(late)
+    status, retry_in, clock = "completed", 0.0, StepClock(step_seconds)
     try:
         for name in pullable():
             if not progress[name]["done"]:
-                _pull(res, client, tenant_id, run_id, resources.get(name), progress[name])
-    except ThrottleWait as exc:
+                _pull(res, client, tenant_id, run_id, resources.get(name), progress[name], clock)
+    except (ThrottleWait, SyncWait) as exc:
         status, retry_in = "waiting", exc.seconds
+    except SoftTimeLimitExceeded:
+        status, retry_in = "waiting", 0.0
     except Exception as exc:
         _close(settings, tenant_id, run_id, client, "failed", f"{type(exc).__name__}: {exc}")
         sync_metrics.RECONCILE_RUNS.labels("failed").inc()
@@ -182,8 +193,10 @@ def _pull(
     run_id: uuid.UUID,
     resource: Resource,
     state: dict[str, Any],
+    clock: StepClock,
 ) -> None:
-    """Page through one resource from its cursor; each page commits with its progress."""
+    """Page through one resource from its cursor; each page commits with its progress, and
+    the step ends between pages once its time is up."""
     pull, settings = resource.pull, res.settings
     assert pull is not None
     query = page_query(pull)
@@ -211,6 +224,7 @@ def _pull(
             sync_metrics.RECONCILE_ROWS.labels(resource.name, finding).inc(count)
         if not more:
             return
+        clock.check()
 
 
 def _save_progress(

@@ -67,7 +67,10 @@ def refresh_entity(
             except CredentialError:
                 log.info("no credentials: refresh skipped", extra={"tenant": tenant_id})
                 return Drift()
-        client = ShopifyClient(api)
+        # A longer wait raises ThrottleWait: the task retries later rather than sleeping.
+        client = ShopifyClient(
+            api, max_inline_wait=res.settings.sync_max_inline_wait, settings=res.settings
+        )
     found = client.execute(gql.single_query(pull), {"id": gql.gid(pull.gid_type, key)})
     node = found.get(pull.single)
     if node is None:

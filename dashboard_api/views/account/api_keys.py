@@ -8,11 +8,12 @@ from typing import Any
 from dashboard_api.accounts.api_keys import create_api_key, list_api_keys, revoke_api_key
 from dashboard_api.accounts.schemas import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
 from dashboard_api.api import Blueprint
-from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
+from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, no_store, require_role
 from dashboard_api.context import current_settings
 from dashboard_api.db import tenant_session
 
 blp = Blueprint("ingest-keys", __name__, description="API keys for the ingest endpoints")
+blp.after_request(no_store)
 
 
 @blp.route("/api/ingest-keys", methods=["GET"])

@@ -46,11 +46,14 @@ def me() -> Any:
 
 
 @blp.route("/api/tenant/webhook-secret", methods=["POST"])
-@require_role(*WRITE_ROLES)
+@require_role("owner")
 @blp.arguments(SecretIn)
 @blp.response(200, SecretOut)
 def rotate(data: dict[str, Any]) -> Any:
-    """Make a new webhook secret current; the old one keeps verifying for a grace period."""
+    """Make a new webhook secret current; the old one keeps verifying for a grace period.
+
+    Owners only: whoever knows the secret can sign any delivery, compliance requests included.
+    """
     principal = current_principal()
     settings = current_settings()
     with tenant_session(settings, principal.tenant_id) as session:

@@ -1,4 +1,4 @@
-"""The tenant's users, their roles, and invites."""
+"""The tenant's users: roles, removal, their sessions, password resets, and invites."""
 
 from __future__ import annotations
 
@@ -15,26 +15,29 @@ from dashboard_api.accounts.invites import (
 )
 from dashboard_api.accounts.passwords import hash_password, password_problems
 from dashboard_api.accounts.registration import get_tenant
+from dashboard_api.accounts.resets import create_reset
 from dashboard_api.accounts.schemas import (
     InviteAcceptIn,
     InviteCreatedOut,
     InviteIn,
     InviteOut,
     RegisterOut,
+    ResetCreatedOut,
     RoleIn,
     UserOut,
 )
-from dashboard_api.accounts.sessions import tenant_of
-from dashboard_api.accounts.users import change_role, get_user, list_users
+from dashboard_api.accounts.sessions import revoke_user_tokens, tenant_of
+from dashboard_api.accounts.users import change_role, get_user, list_users, remove_user
 from dashboard_api.api import Blueprint
-from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
+from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, no_store, require_role
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.db import tenant_session
-from dashboard_api.errors import Invalid, Unauthorized
+from dashboard_api.errors import Forbidden, Invalid, Unauthorized
 from dashboard_api.tokens import bump_generation
 from models.accounts import Invite
 
 blp = Blueprint("users", __name__, description="Users, roles and invites of the tenant")
+blp.after_request(no_store)
 
 
 def _invite_out(invite: Invite, token: str | None = None) -> dict[str, Any]:
@@ -88,6 +91,61 @@ def set_role(data: dict[str, Any], user_id: uuid.UUID) -> Any:
         )
     bump_generation(settings, current_redis(), changed.id)
     return changed
+
+
+@blp.route("/api/users/<uuid:user_id>", methods=["DELETE"])
+@require_role(*WRITE_ROLES)
+@blp.response(204)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def remove(user_id: uuid.UUID) -> None:
+    """Remove a user: their access and refresh tokens stop working at once, their pending
+    invites with them; ingest keys they created keep working."""
+    principal = current_principal()
+    settings = current_settings()
+    with tenant_session(settings, principal.tenant_id) as session:
+        remove_user(
+            session, tenant_id=principal.tenant_id, actor_role=principal.role, user_id=user_id
+        )
+        # Before the commit: a Redis failure leaves the user in place rather than half removed.
+        bump_generation(settings, current_redis(), user_id)
+
+
+@blp.route("/api/users/<uuid:user_id>/sessions", methods=["DELETE"])
+@require_role(*WRITE_ROLES)
+@blp.response(204)
+@blp.alt_response(404, response="NOT_FOUND")
+def end_sessions(user_id: uuid.UUID) -> None:
+    """End every session of a user (only owners end an owner's)."""
+    principal = current_principal()
+    settings = current_settings()
+    with tenant_session(settings, principal.tenant_id) as session:
+        target = get_user(session, tenant_id=principal.tenant_id, user_id=user_id)
+        if target.role == "owner" and principal.role != "owner":
+            raise Forbidden("Only an owner may end an owner's sessions.")
+        revoke_user_tokens(session, tenant_id=principal.tenant_id, user_id=user_id)
+        bump_generation(settings, current_redis(), user_id)
+
+
+@blp.route("/api/users/<uuid:user_id>/password-reset", methods=["POST"])
+@require_role("owner")
+@blp.response(201, ResetCreatedOut)
+@blp.alt_response(404, response="NOT_FOUND")
+def password_reset(user_id: uuid.UUID) -> Any:
+    """A one-time token (shown once) with which the user sets a new password at
+    `POST /password/reset`; it expires after password_reset_seconds."""
+    principal = current_principal()
+    settings = current_settings()
+    with tenant_session(settings, principal.tenant_id) as session:
+        get_user(session, tenant_id=principal.tenant_id, user_id=user_id)
+        reset, token = create_reset(
+            session,
+            tenant_id=principal.tenant_id,
+            user_id=user_id,
+            created_by=principal.user_id,
+            ttl_seconds=settings.password_reset_seconds,
+        )
+        return {"user_id": user_id, "expires_at": reset.expires_at, "token": token}
 
 
 @blp.route("/api/invites", methods=["GET"])

@@ -16,7 +16,7 @@ from dashboard_api.db import tenant_session
 from dashboard_api.errors import Conflict, Invalid, NotFound
 from dashboard_api.views.data.schemas import no_nul
 from models import BackfillRun
-from shops.credentials import CredentialError, credential_info, set_credentials
+from shops.credentials import CredentialError, credential_info, set_tenant_credentials
 from shops.syncs import checkpoints, list_backfills, list_reconciles, pullable, start_run
 
 blp = Blueprint(
@@ -52,9 +52,12 @@ class CredentialsIn(Schema):
         load_default=None,
         allow_none=True,
         require_tld=False,
-        schemes={"http", "https"},
+        schemes={"https"},
         validate=[validate.Length(max=255), no_nul],
-        metadata={"description": "Admin API base URL; default https://<shop>."},
+        metadata={
+            "description": "Only https://<shop domain>, the default; another Admin API "
+            "address is an operator setting (`cartwheel tenants set-credentials --admin-url`)."
+        },
     )
 
 
@@ -142,12 +145,16 @@ def _credentials_out(session: Any, tenant_id: uuid.UUID) -> dict[str, Any]:
 @blp.arguments(CredentialsIn)
 @blp.response(200, CredentialsOut)
 def put_credentials(data: dict[str, Any]) -> Any:
-    """Store (or replace) the shop's Admin API token and version; the token is never returned."""
+    """Store (or replace) the shop's Admin API token and version; the token is never returned.
+
+    The Admin API is always the shop's own (`https://<shop domain>`); an `admin_url` naming any
+    other address is refused with 400 and nothing is stored.
+    """
     principal = current_principal()
     settings = current_settings()
     with tenant_session(settings, principal.tenant_id) as session:
         try:
-            set_credentials(
+            set_tenant_credentials(
                 session,
                 tenant_id=principal.tenant_id,
                 token=data["access_token"],

@@ -20,6 +20,7 @@ from core.wire import StreamWriter
 from eventlog.replay import replay_dead_letters
 from models import ComplianceAction, CustomerExport, DeadLetter, WebhookEvent
 from models.db import session_scope
+from shops.holds import decide_hold, decision_of
 from tests.support.lifecycle_data import (
     T0,
     cart,
@@ -185,11 +186,25 @@ def actions(settings: Settings, tenant_id: uuid.UUID) -> list[ComplianceAction]:
 
 
 def deliver(shop: Shop, settings: Settings, topic: str, body: dict[str, Any]) -> str:
+    """Deliver and act on a webhook; an erasure held for the owner is confirmed (as the owner
+    would, test_holds.py shows the hold itself) and acted on again."""
     webhook_id = str(uuid.uuid4())
     assert shop.sender.send(topic, body, webhook_id=webhook_id).status_code == 200
     send(shop.sender, settings)
     act_on_recorded_events(Resources(settings))
+    tenant_id = shop.tenant.get("id") or uuid.UUID(shop.tenant["tenant_id"])
+    if confirm(settings, tenant_id, webhook_id):
+        act_on_recorded_events(Resources(settings))
     return webhook_id
+
+
+def confirm(settings: Settings, tenant_id: uuid.UUID, webhook_id: str) -> bool:
+    """Confirm the webhook's hold as its owner would; False when it got none."""
+    with session_scope(settings.database_url) as s:
+        if decision_of(s, tenant_id=tenant_id, webhook_id=webhook_id) != "held":
+            return False
+        decide_hold(s, tenant_id=tenant_id, webhook_id=webhook_id, decision="confirmed", by="test")
+    return True
 
 
 @contextmanager
@@ -269,7 +284,7 @@ def test_customer_redact_erases_the_person_everywhere_and_keeps_the_facts(
         == statuses_before
     )
     assert {t: len(r) for t, r in after.items() if t != "customer_exports"} == {
-        t: len(r) + (1 if t in ("webhook_events", "lifecycle_actions") else 0)
+        t: len(r) + (1 if t in ("webhook_events", "lifecycle_actions", "compliance_holds") else 0)
         for t, r in before.items()
         if t != "customer_exports"
     }
@@ -526,7 +541,8 @@ def test_a_failed_action_stays_pending_with_its_error_and_is_retried(
         )
         assert act_on_recorded_events(Resources(settings)) == []
         pending = event(settings, tid, webhook_id)
-        assert pending is not None and pending.status == "recorded"
+        # Held, confirmed, then tried three times.
+        assert pending is not None and pending.status == "held"
         assert pending.attempts == 3 and "actions are refused" in (pending.error or "")
         assert hits(dump(settings), JOHN).get("customers")  # rolled back: nothing half done
 
@@ -546,6 +562,8 @@ def test_an_action_that_keeps_failing_becomes_a_dead_letter_and_holds_up_nothing
         body = compliance_body("customers_redact", shop.tenant["shop"])
         assert shop.sender.send("customers/redact", body, webhook_id=redact).status_code == 200
         send(shop.sender, settings)
+        [held] = act_on_recorded_events(Resources(capped))
+        assert held.outcome == "held" and confirm(settings, tid, redact)
         for _ in range(3):
             assert act_on_recorded_events(Resources(capped)) == []
         gone = event(settings, tid, redact)

@@ -113,17 +113,30 @@ def test_the_purge_works_in_bounded_batches(
 def test_a_compliance_webhook_keeps_its_payload_until_it_is_acted_on(
     client: FlaskClient, settings: Settings, tenant: dict[str, Any]
 ) -> None:
-    body = compliance_body("customers_redact", tenant["shop"])
-    send(sender_for(client, tenant), settings, ("customers/redact", body))
+    body = compliance_body("customers_data_request", tenant["shop"])
+    send(sender_for(client, tenant), settings, ("customers/data_request", body))
     later = datetime.now(UTC) + timedelta(days=31)
 
     assert purge_expired_payloads(Resources(settings), now=later) == 0
     [(topic, status, *_rest, has_payload)] = events(settings, tenant["id"]).values()
-    assert (topic, status, has_payload) == ("customers/redact", "recorded", True)
+    assert (topic, status, has_payload) == ("customers/data_request", "recorded", True)
 
     [action] = act_on_recorded_events(Resources(settings))
     assert action.outcome == "done"
     assert purge_expired_payloads(Resources(settings), now=later) == 1
+
+
+def test_a_redaction_held_for_the_owner_keeps_its_payload(
+    client: FlaskClient, settings: Settings, tenant: dict[str, Any]
+) -> None:
+    body = compliance_body("customers_redact", tenant["shop"])
+    send(sender_for(client, tenant), settings, ("customers/redact", body))
+    [action] = act_on_recorded_events(Resources(settings))
+    assert action.outcome == "held"
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert purge_expired_payloads(Resources(settings), now=later) == 0
+    [(topic, status, *_rest, has_payload)] = events(settings, tenant["id"]).values()
+    assert (topic, status, has_payload) == ("customers/redact", "held", True)
 
 
 def test_a_notification_that_is_only_recorded_is_purged_too(
