@@ -12,6 +12,8 @@ from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from core.wire import QueueFull, Throttled
+
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_UNAVAILABLE = "5"
@@ -73,6 +75,23 @@ class Conflict(ApiError):
 
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
+
+
+def queue_refusal(exc: QueueFull) -> ApiError:
+    """A replay the event streams refused: 429 past the tenant's share, 503 when they are full."""
+    if isinstance(exc, Throttled):
+        return ApiError(
+            "This shop is over its share of the event queue; retry later.",
+            code="throttled",
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    return ApiError(
+        "The event queue is full; retry later.",
+        code="queue_full",
+        status=503,
+        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+    )
 
 
 def error_response(

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from core import egress
 from core.errors import CartwheelError
 from core.settings import Settings
 from shops.registration import SHOP_PATTERN
@@ -94,7 +95,7 @@ def exchange_code(settings: Settings, shop: str, code: str) -> str:
         "client_secret": settings.shopify_client_secret,
         "code": code,
     }
-    data = _post(url, json=body, headers={})
+    data = _post(settings, url, json=body, headers={})
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise OwnershipError("code_rejected", "The shop did not exchange the code.")
@@ -104,7 +105,9 @@ def exchange_code(settings: Settings, shop: str, code: str) -> str:
 def shop_of_token(settings: Settings, shop: str, token: str) -> str:
     """The `myshopifyDomain` the shop's Admin API reports for an access token."""
     url = f"{shop_url(settings, shop)}/admin/api/{API_VERSION}/graphql.json"
-    data = _post(url, json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": token})
+    data = _post(
+        settings, url, json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": token}
+    )
     found = data.get("data")
     shop_node = found.get("shop") if isinstance(found, dict) else None
     domain = shop_node.get("myshopifyDomain") if isinstance(shop_node, dict) else None
@@ -119,12 +122,20 @@ def check_token(settings: Settings, shop: str, token: str) -> None:
         raise OwnershipError("token_rejected", "The access token belongs to another shop.")
 
 
-def _post(url: str, *, json: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
+def _session(settings: Settings) -> requests.Session:
+    """The outbound policy: the shop's own host must be public; an operator's address is trusted."""
+    if settings.shop_url_template == Settings.shop_url_template:
+        return egress.public_session()
+    return egress.trusted_session()
+
+
+def _post(
+    settings: Settings, url: str, *, json: dict[str, str], headers: dict[str, str]
+) -> dict[str, Any]:
     try:
-        response = requests.post(
-            url, json=json, headers=headers, timeout=TIMEOUT, allow_redirects=False
-        )
-    except requests.RequestException as exc:
+        with _session(settings) as session:
+            response = session.post(url, json=json, headers=headers, timeout=TIMEOUT)
+    except (requests.RequestException, egress.EgressRefused) as exc:
         log.warning("shop unreachable", extra={"url": url, "error": type(exc).__name__})
         raise OwnershipError("shop_unreachable", "The shop could not be reached.") from exc
     if response.status_code != 200:

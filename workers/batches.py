@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 ACTIVE = "active"
 SWEEP_ROWS = Metric(
     "cartwheel_sweep_rows_total",
-    "Rows a sweep changed, by sweep (checkouts or carts abandoned, payloads purged)",
+    "Rows a sweep changed, by sweep (checkouts or carts abandoned; payloads, dead letters, "
+    "personal data in payloads and customer exports purged)",
     ["sweep"],
 )
 SWEEP_SECONDS = Histogram(

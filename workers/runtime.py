@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
+import click
 import redis
 from celery import Celery, Task
 from celery.signals import (
@@ -227,13 +228,21 @@ def schedule(settings: Settings) -> dict[str, Any]:
 
 @app.on_configure.connect
 def _configure(sender: Celery, **kwargs: Any) -> None:
-    # Celery logs and swallows what this hook raises (Flower then runs unconfigured), but lets
-    # SystemExit through: a process with bad settings stops here, saying why.
+    # Celery logs and swallows what this hook raises (Flower would then run unconfigured), but
+    # lets SystemExit through: a worker, beat or Flower with bad settings stops here, saying why.
+    # Code that only imports the app (to list its tasks, say) keeps Celery's behaviour.
     try:
         settings = resources().settings
     except SettingsError as exc:
-        raise SystemExit(f"cartwheel: {exc}") from exc
+        if _started_by_the_celery_command():
+            raise SystemExit(f"cartwheel: {exc}") from exc
+        raise
     sender.conf.update(celery_config(settings))
+
+
+def _started_by_the_celery_command() -> bool:
+    context = click.get_current_context(silent=True)
+    return context is not None and context.find_root().info_name == "celery"
 
 
 @setup_logging.connect

@@ -133,6 +133,14 @@ def two_tenants(
         api_client.post("/api/ingest-keys", json={"name": f"key {name}"}, headers=headers)
         invite = {"email": f"invitee-{name}-{uuid.uuid4().hex[:6]}@example.com", "role": "analyst"}
         api_client.post("/api/invites", json=invite, headers=headers)
+        # A user of the shop with a pending password reset.
+        joiner = {"email": f"joiner-{name}-{uuid.uuid4().hex[:6]}@example.com", "role": "analyst"}
+        token = api_client.post("/api/invites", json=joiner, headers=headers).get_json()["token"]
+        user = api_client.post("/invites/accept", json={"token": token, "password": PASSWORD})
+        reset = api_client.post(
+            f"/api/users/{user.get_json()['user']['id']}/password-reset", headers=headers
+        )
+        assert reset.status_code == 201, reset.get_json()
     drain_all(settings)
     return a, b
 
@@ -142,6 +150,7 @@ POPULATED = {
     "users",
     "refresh_tokens",
     "invites",
+    "password_resets",
     "api_keys",
     "customers",
     "products",

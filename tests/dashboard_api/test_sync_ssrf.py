@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from core.settings import Settings
 from models.db import session_scope
-from shops.credentials import set_admin_url
+from shops.credentials import credential_info, set_admin_url
 from tests.support.fake_admin import Canned
 from workers.runtime import Resources
 from workers.sync.backfill import run_backfill
@@ -55,7 +55,7 @@ def test_the_shop_itself_is_accepted(
     body = {"access_token": "shpat_x", "api_version": "2026-07", "admin_url": url}
     put = api_client.put("/api/sync/credentials", json=body, headers=owner["headers"])
     assert put.status_code == 200, put.get_json()
-    assert put.get_json()["admin_url"] is None  # the default: https://<shop>
+    assert put.get_json()["operator_address"] is False  # the default: https://<shop>
 
 
 def test_a_tenant_update_keeps_the_operator_address(
@@ -67,7 +67,12 @@ def test_a_tenant_update_keeps_the_operator_address(
     with session_scope(settings.database_url) as s:
         set_admin_url(s, tenant_id=tenant_id, admin_url="http://127.0.0.1:8090")
     again = api_client.put("/api/sync/credentials", json={**body, "access_token": "y"}, headers=h)
-    assert again.status_code == 200 and again.get_json()["admin_url"] == "http://127.0.0.1:8090"
+    assert again.status_code == 200
+    assert again.get_json()["operator_address"] is True
+    assert "127.0.0.1" not in again.get_data(as_text=True)  # an operator's address stays private
+    with session_scope(settings.database_url) as s:
+        info = credential_info(s, tenant_id=tenant_id)
+    assert info is not None and info.admin_url == "http://127.0.0.1:8090"
 
 
 def test_an_error_body_is_never_read_back_through_the_api(

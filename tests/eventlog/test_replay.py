@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from cartwheel.cli import main
 from core.settings import Settings
 from core.wire import StreamWriter, stream_keys
+from dashboard_api import create_app
 from eventlog.replay import replay_dead_letters
 from models import DeadLetter, Order, OrderLineItem, WebhookEvent
 from models.db import get_engine, session_scope
@@ -233,6 +235,27 @@ def test_owners_and_admins_list_and_replay_their_dead_letters(
     assert count(settings, Order, Order.shopify_id == BROKEN) == 1
     replayed_list = api_client.get("/api/dead-letters?status=replayed", headers=admin["headers"])
     assert [i["id"] for i in replayed_list.get_json()["items"]] == [dead.id]
+
+
+def test_a_replay_past_the_shops_share_is_429_and_replays_nothing(
+    broken: None,
+    client: FlaskClient,
+    owner: dict[str, Any],
+    settings: Settings,
+) -> None:
+    sender = api_sender(client, owner)
+    dead = dead_letter_after_a_failure(sender, settings)
+    fix(settings)
+    # One delivery waits in the shop's shard; a shop allowed one un-drained entry is at its share.
+    assert sender.send("orders/create", order(6666, at=T0), webhook_id="wh-wait").status_code == 200
+    app = create_app(replace(settings, tenant_backlog_max=1))
+    app.testing = True
+    refused = app.test_client().post(
+        f"/api/dead-letters/{dead.id}/replay", headers=owner["headers"]
+    )
+    assert refused.status_code == 429, refused.get_json()
+    assert refused.get_json()["error"] == "throttled" and int(refused.headers["Retry-After"]) >= 1
+    assert [d.replayed_at for d in dead_letters(settings)] == [None]
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ def rotate(data: dict[str, Any]) -> Any:
 @require_role(*READ_ROLES)
 @blp.response(200, ShopSettings)
 def shop_settings() -> Any:
-    """The shop's abandonment window and raw-payload retention."""
+    """The shop's abandonment window and its retention windows."""
     principal = current_principal()
     with tenant_session(current_settings(), principal.tenant_id) as session:
         return _tenant(session, principal.tenant_id)

@@ -11,7 +11,7 @@ from dashboard_api.api import Blueprint
 from dashboard_api.auth import WRITE_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.db import tenant_session
-from dashboard_api.errors import ApiError, NotFound
+from dashboard_api.errors import NotFound, queue_refusal
 from dashboard_api.views.data.schemas import BIGINT_MAX
 from dashboard_api.views.operations.schemas import (
     DeadLetterArgs,
@@ -88,12 +88,7 @@ def _replay(tenant_id: uuid.UUID, ids: list[int] | None, flt: EventFilter) -> di
                 _find(session, ids[0], tenant_id)
             result = replay_letters(session, writer, now=datetime.now(UTC), ids=ids, flt=flt)
     except QueueFull as exc:
-        raise ApiError(
-            "The event queue is full; retry later.",
-            code="queue_full",
-            status=503,
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise queue_refusal(exc) from exc
     return {"replayed": result.replayed, "skipped": result.skipped}
 
 

@@ -63,7 +63,10 @@ class CredentialsIn(Schema):
 
 class CredentialsOut(Schema):
     api_version = fields.String(required=True)
-    admin_url = fields.String(allow_none=True, required=True)
+    operator_address = fields.Boolean(
+        required=True,
+        metadata={"description": "An operator set the Admin API address (not shown to tenants)."},
+    )
     updated_at = fields.DateTime(required=True)
     has_token = fields.Boolean(required=True)
 
@@ -134,7 +137,8 @@ def _credentials_out(session: Any, tenant_id: uuid.UUID) -> dict[str, Any]:
         raise NotFound("No Admin API credentials are stored for this shop.")
     return {
         "api_version": info.api_version,
-        "admin_url": info.admin_url,
+        # An operator's address may be internal: a tenant only learns that one is set.
+        "operator_address": info.admin_url is not None,
         "updated_at": info.updated_at,
         "has_token": True,
     }

@@ -13,7 +13,7 @@ from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.db import tenant_session
-from dashboard_api.errors import ApiError
+from dashboard_api.errors import queue_refusal
 from dashboard_api.views.data.schemas import no_nul
 from dashboard_api.views.operations.schemas import MAX_REPLAY, Instant
 from eventlog.listing import EventFilter, deliveries_seen
@@ -129,10 +129,5 @@ def replay(data: dict[str, Any]) -> dict[str, Any]:
         with tenant_session(settings, principal.tenant_id) as session:
             result = replay_unhandled(session, StreamWriter(current_redis(), settings), flt)
     except QueueFull as exc:
-        raise ApiError(
-            "The event queue is full; retry later.",
-            code="queue_full",
-            status=503,
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise queue_refusal(exc) from exc
     return {"replayed": result.replayed, "left": result.left}
