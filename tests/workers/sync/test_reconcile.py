@@ -104,8 +104,10 @@ def test_reconcile_never_sends_a_query_the_bucket_cannot_pay(
     assert len(log) > 15
     assert not [e for e in log if e.throttled]
     assert all(e.available >= e.requested for e in log)
-    # It ran close to the edge (it did not just crawl), and waited for refills to get there.
-    assert min(e.available - e.requested for e in log) < 100
+    # It ran close to the edge (a crawl would keep the bucket near its 1,000), and waited for
+    # refills to get there. The bucket refills 1,000 a second, so the margin left also counts
+    # the time the machine takes between two queries.
+    assert min(e.available - e.requested for e in log) < 250
     [run] = runs(settings, wired.tenant_id)
     assert run.waited_seconds > 0 and run.throttled == 0
     assert stored_orders(settings, wired.tenant_id) == expected_orders(wired.shop)
