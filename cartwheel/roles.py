@@ -68,7 +68,7 @@ def pipeline_database(admin_url: str, database: str) -> str:
     admin_url is a superuser's. Passwords are left to the server's authentication (the
     embedded server trusts its unix socket).
     """
-    with _autocommit(admin_url) as cur:
+    with autocommit(admin_url) as cur:
         ensure_roles(cur)
         cur.execute(
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
@@ -79,7 +79,7 @@ def pipeline_database(admin_url: str, database: str) -> str:
             cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(name, role))
         elif row[0] != PIPELINE_ROLE:
             cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(name, role))
-            with _autocommit(_url(admin_url, database=database)) as inside:
+            with autocommit(_url(admin_url, database=database)) as inside:
                 inside.execute(_HAND_OVER)
     return _url(admin_url, database=database, username=PIPELINE_ROLE)
 
@@ -105,7 +105,7 @@ def _url(url: str, **parts: Any) -> str:
 
 
 @contextmanager
-def _autocommit(url: str) -> Iterator[Any]:
+def autocommit(url: str) -> Iterator[psycopg2.extensions.cursor]:
     """A cursor on an autocommit connection, closed afterwards."""
     conn = psycopg2.connect(url)
     conn.autocommit = True

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
+
+from cartwheel.roles import autocommit
 
 
 def free_port() -> int:
@@ -58,7 +59,7 @@ def fresh_database(server_url: str) -> Iterator[str]:
     try:
         yield url
     finally:
-        with _autocommit(admin) as cur:
+        with autocommit(admin) as cur:
             cur.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
@@ -87,14 +88,3 @@ def _sa(url: str) -> str:
 def _psycopg_dsn(url: str) -> str:
     parsed = make_url(_sa(url))
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def _autocommit(dsn: str) -> Iterator[psycopg2.extensions.cursor]:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            yield cur
-    finally:
-        conn.close()
