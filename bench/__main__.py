@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.analytics import run_analytics
 from bench.backfill import run_backfill_bench
+from bench.clv import run_clv
 from bench.drain import run_drain
 from bench.insights import run_insights
 from bench.latency import run_latency
@@ -39,7 +41,7 @@ from core.settings import Settings
 from models.db import get_engine, session_scope
 from shops.registration import add_tenant
 
-PHASES = ("receiver", "drain", "latency", "backfill", "insights")
+PHASES = ("receiver", "drain", "latency", "backfill", "insights", "analytics", "clv")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -142,6 +144,8 @@ def _run_phases(
             seconds=args.latency_seconds, workers=args.workers, workdir=logs,
         ),
         "insights": lambda: run_insights(settings.with_overrides(namespace=f"{ns}-ins")),
+        "analytics": lambda: run_analytics(settings.with_overrides(namespace=f"{ns}-ca")),
+        "clv": lambda: run_clv(settings.with_overrides(namespace=f"{ns}-clv")),
         "backfill": lambda: run_backfill_bench(
             settings.with_overrides(namespace=f"{ns}-bf"), workdir=logs
         ),

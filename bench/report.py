@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.analytics import report_rows as analytics_rows
+from bench.clv import report_rows as clv_rows
 from bench.insights import report_rows as insights_rows
 from bench.services import ROOT
 
@@ -82,6 +84,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
         out.append((phase, "error", error[:40], "-", "-", "FAIL"))
     if ins := results.get("insights"):
         out.extend(insights_rows(ins))
+    if ca := results.get("analytics"):
+        out.extend(analytics_rows(ca))
+    if clv := results.get("clv"):
+        out.extend(clv_rows(clv))
     if bf := results.get("backfill"):
         large = bf["large"]
         out.append((

@@ -9,6 +9,7 @@ import click
 
 from cartwheel.commands.common import load_settings
 from cartwheel.commands.events import events
+from cartwheel.commands.rollups import rollups
 from cartwheel.commands.run import run
 from cartwheel.commands.simulate import simulate
 from cartwheel.commands.status import status
@@ -55,3 +56,4 @@ main.add_command(backfill)
 main.add_command(reconcile)
 main.add_command(fake_shopify)
 main.add_command(events)
+main.add_command(rollups)

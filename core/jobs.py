@@ -27,11 +27,21 @@ RECONCILE_ALL = "cartwheel.reconcile_all"
 RECONCILE_TENANT = "cartwheel.reconcile_tenant"
 BACKFILL = "cartwheel.backfill"
 REFRESH = "cartwheel.refresh"
+# Customer analytics (workers/analytics): every tenant nightly, or one tenant on demand.
+ANALYTICS_ALL = "cartwheel.recompute_analytics_all"
+ANALYTICS_TENANT = "cartwheel.recompute_analytics"
+# Predictive CLV (workers/analytics/clv_tasks.py): every tenant nightly, or one on demand.
+CLV_FIT_ALL = "cartwheel.fit_clv_all"
+CLV_FIT = "cartwheel.fit_clv"
 
 # The Admin API sync: long runs that wait on Shopify (bulk operations, rate limits). They travel
 # on a queue of their own, consumed by a pool of their own, so that no number of them can take
 # the processes that drain the webhook streams.
-SYNC_JOBS = frozenset({RECONCILE_ALL, RECONCILE_TENANT, BACKFILL, REFRESH})
+# The analytics recomputes ride there too: seconds of heavy SQL that must not delay a drain.
+SYNC_JOBS = frozenset(
+    {RECONCILE_ALL, RECONCILE_TENANT, BACKFILL, REFRESH, ANALYTICS_ALL, ANALYTICS_TENANT}
+    | {CLV_FIT_ALL, CLV_FIT}  # model fits: seconds of CPU each, kept away from the drains
+)
 
 JOBS = (
     DRAIN,
@@ -43,6 +53,10 @@ JOBS = (
     RECONCILE_TENANT,
     BACKFILL,
     REFRESH,
+    ANALYTICS_ALL,
+    ANALYTICS_TENANT,
+    CLV_FIT_ALL,
+    CLV_FIT,
 )
 
 

@@ -118,6 +118,15 @@ class Settings:
     backfill_bucket_bytes: int = 4 * 1024 * 1024
     bulk_poll_interval: float = 2.0
     reconcile_interval: float = 900.0
+    # Customer analytics (RFM, cohorts) of every tenant are recomputed this often: nightly.
+    analytics_interval: float = 86400.0
+    # Predictive CLV (docs/metrics.md, "Predictive CLV"): every tenant refitted this often;
+    # a fit needs this much history and this many repeat customers before the holdout, and
+    # reports its quality on the last clv_holdout_days days.
+    clv_interval: float = 86400.0
+    clv_min_history_days: int = 180
+    clv_min_repeat_customers: int = 50
+    clv_holdout_days: int = 90
     reconcile_overlap_seconds: int = 600
     reconcile_lookback_seconds: int = 86400  # the first reconcile of a resource with no watermark
     # Bulk result files are fetched only over HTTPS from these hosts (comma-separated), or

@@ -25,7 +25,10 @@ from dashboard_api.views.account import (
     users,
     verification,
 )
+from dashboard_api.views.data import clv as clv_views
+from dashboard_api.views.data import customers as customer_analytics
 from dashboard_api.views.data import insights, lists, reports
+from dashboard_api.views.data import products as products_report
 from dashboard_api.views.operations import compliance, dead_letters, exports, sync, webhooks
 from models.db import get_engine
 
@@ -86,6 +89,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(lists.blp)
     api.register_blueprint(insights.blp)
     api.register_blueprint(reports.blp)
+    api.register_blueprint(clv_views.blp)
+    api.register_blueprint(products_report.blp)
+    api.register_blueprint(customer_analytics.blp)
     api.register_blueprint(dead_letters.blp)
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(exports.blp)

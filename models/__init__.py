@@ -1,6 +1,13 @@
 """The tables, the session scopes and the tenant-scoped select helper."""
 
 from models.accounts import ApiKey, Invite, RefreshToken, User
+from models.analytics import (
+    CohortCell,
+    CustomerAnalytics,
+    CustomerOrderDay,
+    RfmSegmentTotal,
+    RfmSnapshot,
+)
 from models.base import Base
 from models.checkouts import Cart, Checkout, CheckoutTombstone
 from models.compliance import ComplianceAction, ComplianceHold, CustomerExport
@@ -29,6 +36,7 @@ from models.refunds import (
     RefundLineItem,
     RefundShippingLine,
 )
+from models.rollups import ProductSalesDaily, RollupZone, SalesDaily
 from models.sync import (
     BackfillCheckpoint,
     BackfillRun,
@@ -46,10 +54,13 @@ __all__ = [
     "Cart",
     "Checkout",
     "CheckoutTombstone",
+    "CohortCell",
     "ComplianceAction",
     "ComplianceHold",
     "Customer",
+    "CustomerAnalytics",
     "CustomerExport",
+    "CustomerOrderDay",
     "DeadLetter",
     "Fulfillment",
     "FulfillmentLineItem",
@@ -69,6 +80,7 @@ __all__ = [
     "OrderTaxLine",
     "OrderTransaction",
     "Product",
+    "ProductSalesDaily",
     "ProductVariant",
     "ReconcileRun",
     "RefreshToken",
@@ -76,6 +88,10 @@ __all__ = [
     "RefundDuty",
     "RefundLineItem",
     "RefundShippingLine",
+    "RfmSegmentTotal",
+    "RfmSnapshot",
+    "RollupZone",
+    "SalesDaily",
     "ShopCredential",
     "SyncWatermark",
     "Tenant",

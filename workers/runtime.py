@@ -50,6 +50,8 @@ app = Celery(
         "workers.compliance.tasks",
         "workers.retention.tasks",
         "workers.sync.tasks",
+        "workers.analytics.tasks",
+        "workers.analytics.clv_tasks",
     ],
 )
 
@@ -109,6 +111,12 @@ LIMITS: dict[str, Limits] = {
     jobs.RECONCILE_TENANT: Limits(600, 660),
     jobs.BACKFILL: Limits(600, 660),
     jobs.REFRESH: Limits(120, 180),
+    # One tenant of 100k customers and 1M orders takes seconds; a fan-out only enqueues.
+    jobs.ANALYTICS_ALL: Limits(60, 120),
+    jobs.ANALYTICS_TENANT: Limits(300, 360),
+    # A CLV fit of 100k customers: a minute with a cold compile cache, seconds after it.
+    jobs.CLV_FIT_ALL: Limits(60, 120),
+    jobs.CLV_FIT: Limits(600, 660),
 }
 
 
@@ -215,6 +223,8 @@ def schedule(settings: Settings) -> dict[str, Any]:
         "act-on-compliance": (jobs.ACT_ON_COMPLIANCE, settings.compliance_interval, None),
         "purge-raw-payloads": (jobs.PURGE_RAW_PAYLOADS, settings.retention_interval, None),
         "reconcile": (jobs.RECONCILE_ALL, settings.reconcile_interval, None),
+        "recompute-analytics": (jobs.ANALYTICS_ALL, settings.analytics_interval, None),
+        "fit-clv": (jobs.CLV_FIT_ALL, settings.clv_interval, None),
     }
     return {
         entry: {

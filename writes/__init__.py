@@ -3,7 +3,8 @@
 `write_rows` takes the neutral rows every source is mapped into (resources/rows.py) and applies
 the same rules to all of them: newest version per entity, last-writer-wins against what is
 stored, children that follow the winning version, embedded objects as versions of their own
-entities, tombstones that nothing resurrects, and the links between orders, checkouts and carts.
+entities, tombstones that nothing resurrects, the links between orders, checkouts and carts,
+and the daily rollups of what changed (writes/rollups.py).
 It takes a Session and never commits.
 """
 
@@ -21,6 +22,7 @@ from resources.rows import EntityRow, Tombstone, newest_per_key
 from writes.deletes import tombstone
 from writes.entities import Written, upsert_rows
 from writes.links import link_checkouts_and_carts
+from writes.rollups import Touched
 from writes.staging import Stager
 
 __all__ = ["WriteResult", "write_rows"]
@@ -47,6 +49,7 @@ def write_rows(
     """
     stager = Stager(session)
     result = WriteResult()
+    touched = Touched.before(session, rows, tombstones)
     links: dict[str, set[tuple[uuid.UUID, Any]]] = {"checkouts": set(), "carts": set()}
     wave: Sequence[EntityRow] = rows
     first = True
@@ -72,6 +75,8 @@ def write_rows(
                     links[target].add((row.tenant_id, token))
         wave, first = embedded, False
     link_checkouts_and_carts(session, links["checkouts"], links["carts"])
+    # In the same transaction: the rollups never disagree with the rows they sum.
+    touched.apply(session)
     return result
 
 

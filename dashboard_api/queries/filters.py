@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, Text, and_, any_, exists, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
 from models import (
     Cart,
@@ -15,6 +17,7 @@ from models import (
     InventoryItem,
     InventoryLevel,
     Order,
+    OrderLineItem,
     OrderTransaction,
     Product,
     Refund,
@@ -86,7 +89,72 @@ def order_filters(args: Mapping[str, Any]) -> Conditions:
         out.append(Order.fulfillment_status == fulfillment)
     if args.get("customer_id") is not None:
         out.append(Order.customer_id == args["customer_id"])
+    if args.get("channel") is not None:
+        out.append(func.lower(Order.source_name) == args["channel"].lower())
+    if args.get("customer_type") is not None:
+        out.append(customer_type_is(args["customer_type"]))
+    if args.get("product_type") is not None or args.get("vendor") is not None:
+        out.append(_has_line_of(args.get("product_type"), args.get("vendor")))
+    if args.get("customer_tag") is not None:
+        out.append(_customer_tagged(args["customer_tag"]))
     return out
+
+
+def placed_at(model: Any) -> ColumnElement[Any]:
+    """When an order was placed, as the reports date it: processed_at, else created_at."""
+    return func.coalesce(model.processed_at, model.created_at)
+
+
+def customer_type_is(kind: str) -> ColumnElement[bool]:
+    """`new`: the order is its customer's first live, non-test order (by when it was placed,
+    then by id); `returning`: a later one. Guest and test orders are neither.
+
+    The earlier order is looked up by the (tenant_id, customer_id) index, one probe per order.
+    """
+    earlier = aliased(Order)
+    before = exists().where(
+        earlier.tenant_id == Order.tenant_id,
+        earlier.customer_id == Order.customer_id,
+        earlier.deleted_at.is_(None),
+        earlier.test.is_not(True),
+        tuple_(placed_at(earlier), earlier.shopify_id) < tuple_(placed_at(Order), Order.shopify_id),
+    )
+    counted = and_(Order.customer_id.is_not(None), Order.test.is_not(True))
+    return and_(counted, ~before if kind == "new" else before)
+
+
+def _has_line_of(product_type: str | None, vendor: str | None) -> ColumnElement[bool]:
+    """Orders with at least one line of a product of that type and vendor (the product's own,
+    from the products table, case-insensitive)."""
+    conditions = [
+        OrderLineItem.tenant_id == Order.tenant_id,
+        OrderLineItem.order_id == Order.shopify_id,
+        Product.tenant_id == OrderLineItem.tenant_id,
+        Product.shopify_id == OrderLineItem.product_id,
+    ]
+    if product_type is not None:
+        conditions.append(func.lower(Product.product_type) == product_type.lower())
+    if vendor is not None:
+        conditions.append(func.lower(Product.vendor) == vendor.lower())
+    return exists(select(literal(1)).where(*conditions))
+
+
+def customer_tags(model: Any) -> ColumnElement[Any]:
+    """A customer's tags as a lower-cased text array: Shopify sends them as one
+    comma-separated string in the payload ("vip, wholesale")."""
+    raw = func.lower(func.coalesce(model.payload["tags"].astext, ""))
+    trimmed = func.regexp_replace(func.btrim(raw), r"\s*,\s*", ",", "g")
+    return func.string_to_array(trimmed, ",", type_=ARRAY(Text))
+
+
+def _customer_tagged(tag: str) -> ColumnElement[bool]:
+    """Orders of a customer (still on record) who carries the tag (case-insensitive)."""
+    return exists().where(
+        Customer.tenant_id == Order.tenant_id,
+        Customer.shopify_id == Order.customer_id,
+        Customer.deleted_at.is_(None),
+        literal(tag.strip().lower()) == any_(customer_tags(Customer)),
+    )
 
 
 def checkout_filters(args: Mapping[str, Any]) -> Conditions:

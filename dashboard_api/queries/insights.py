@@ -1,4 +1,5 @@
-"""Insights for one tenant and one range of local days, aggregated in SQL with exact NUMERIC money.
+"""Insights for one tenant and one range of local days, aggregated in SQL with exact NUMERIC money:
+the order sums from the daily rollups (models/rollups.py), the buyers from the orders.
 
 Every definition here is written down in the README ("Metric definitions"); keep them in step.
 """
@@ -7,16 +8,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
+from dashboard_api.queries.buyers import (
+    buyer_counts,
+    counted_orders,
+    money,
+    placed_at,
+    top_customers,
+)
 from dashboard_api.queries.ranges import DayRange
-from dashboard_api.queries.sales import sales_report
+from dashboard_api.queries.sales import ALL, Segment, daily_sums, rollup_zone, sales_report
 from models import Cart, Checkout, Customer, Order
 
 ZERO = Decimal(0)
@@ -24,36 +32,50 @@ CENT = Decimal("0.01")
 RATE = Decimal("0.0001")
 
 
-def placed_at() -> ColumnElement[Any]:
-    """When an order counts: Shopify's processed_at (what its own reports use), else created_at.
-
-    Spelled as CASE, not COALESCE: under row-level security PostgreSQL only uses quals it
-    deems leakproof as index conditions, and it counts COALESCE as leaky but not CASE. It must
-    match the index expression of migration 0005 exactly.
-    """
-    return case((Order.processed_at.is_not(None), Order.processed_at), else_=Order.created_at)
-
-
-def _counted_orders(tenant_id: uuid.UUID, rng: DayRange) -> list[ColumnElement[bool]]:
-    lo, hi = rng.bounds()
-    # Mirrors the partial index of migration 0005, so the planner can use it.
-    return [
-        Order.tenant_id == tenant_id,
-        Order.deleted_at.is_(None),
-        Order.test.is_not(True),
-        placed_at() >= lo,
-        placed_at() < hi,
-    ]
+@dataclass(frozen=True)
+class _Totals:
+    orders: int
+    kept: int
+    gross: Decimal
+    cancelled: Decimal
+    refunded: Decimal
+    net: Decimal
 
 
-def _money(expr: Any) -> ColumnElement[Decimal]:
-    return func.coalesce(expr, literal(ZERO, Numeric(20, 4)))
+def order_totals(
+    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
+) -> dict[str, Any]:
+    """Per local day and for the whole range: counts, gross, cancellations, refunds, net.
+
+    From the daily rollups when they are bucketed in the range's zone, else from the orders."""
+    if rollup_zone(session, tenant_id=tenant_id) == rng.tz:
+        by_day = {
+            day: _Totals(
+                int(r.orders or 0),
+                int(r.kept_orders or 0),
+                r.total_price or ZERO,
+                r.cancelled_price or ZERO,
+                r.refunded_price or ZERO,
+                r.net_price or ZERO,
+            )
+            for day, r in daily_sums(session, tenant_id=tenant_id, rng=rng, segment=segment).items()
+            if r.orders
+        }
+        if not by_day:
+            return {"total": None, "by_day": {}}
+        total = _Totals(*(sum(getattr(t, f) for t in by_day.values()) for f in _FIELDS))
+        return {"total": total, "by_day": by_day}
+    return _order_totals_from_rows(session, tenant_id, rng, segment)
 
 
-def order_totals(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
-    """Per local day and for the whole range: counts, gross, cancellations, refunds, net."""
+_FIELDS = ("orders", "kept", "gross", "cancelled", "refunded", "net")
+
+
+def _order_totals_from_rows(
+    session: Session, tenant_id: uuid.UUID, rng: DayRange, segment: Segment
+) -> dict[str, Any]:
     kept = Order.cancelled_at.is_(None)
-    price, refunded = _money(Order.total_price), _money(Order.total_refunded)
+    price, refunded = money(Order.total_price), money(Order.total_refunded)
     day = rng.local_day(placed_at()).label("day")
     stmt = (
         select(
@@ -61,12 +83,12 @@ def order_totals(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> di
             func.count().label("orders"),
             func.count().filter(kept).label("kept"),
             # SUM skips NULLs, so only the difference needs per-row COALESCE.
-            _money(func.sum(Order.total_price)).label("gross"),
-            _money(func.sum(Order.total_price).filter(~kept)).label("cancelled"),
-            _money(func.sum(Order.total_refunded).filter(kept)).label("refunded"),
-            _money(func.sum(price - refunded).filter(kept)).label("net"),
+            money(func.sum(Order.total_price)).label("gross"),
+            money(func.sum(Order.total_price).filter(~kept)).label("cancelled"),
+            money(func.sum(Order.total_refunded).filter(kept)).label("refunded"),
+            money(func.sum(price - refunded).filter(kept)).label("net"),
         )
-        .where(*_counted_orders(tenant_id, rng))
+        .where(*counted_orders(tenant_id, rng, segment))
         .group_by(func.rollup(day))
     )
     by_day: dict[date, Any] = {}
@@ -77,43 +99,6 @@ def order_totals(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> di
         else:
             by_day[row.day] = row
     return {"total": total, "by_day": by_day}
-
-
-def _buyers(tenant_id: uuid.UUID, rng: DayRange, *columns: Any) -> Any:
-    """Per customer with a counted, non-cancelled order in the range (guest orders left out)."""
-    return (
-        select(Order.customer_id.label("customer_id"), func.count().label("orders"), *columns)
-        .where(*_counted_orders(tenant_id, rng), Order.cancelled_at.is_(None))
-        .where(Order.customer_id.is_not(None))
-        .group_by(Order.customer_id)
-        .subquery("per")
-    )
-
-
-def buyer_counts(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> tuple[int, int]:
-    """(customers who bought in the range, those of them who bought twice or more)."""
-    per = _buyers(tenant_id, rng)
-    stmt = select(func.count(), func.count().filter(per.c.orders >= 2)).select_from(per)
-    buyers, repeat = session.execute(stmt).one()
-    return buyers, repeat
-
-
-def top_customers(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> list[Any]:
-    """The five customers who spent the most (total - refunded) in the range; ties by id."""
-    spent = func.sum(_money(Order.total_price) - _money(Order.total_refunded)).label("spent")
-    per = _buyers(tenant_id, rng, spent)
-    top = select(per).order_by(per.c.spent.desc(), per.c.customer_id).limit(5).subquery("top")
-    stmt = (
-        select(top, Customer.email, Customer.first_name, Customer.last_name)
-        .outerjoin(
-            Customer,
-            (Customer.tenant_id == tenant_id)
-            & (Customer.shopify_id == top.c.customer_id)
-            & Customer.deleted_at.is_(None),
-        )
-        .order_by(top.c.spent.desc(), top.c.customer_id)
-    )
-    return list(session.execute(stmt).all())
 
 
 def customer_counts(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> tuple[int, int]:
@@ -136,9 +121,9 @@ def checkout_stats(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> 
         func.count().filter(status == "open").label("open"),
         func.count().filter(status == "completed").label("completed"),
         func.count().filter(status == "abandoned").label("abandoned"),
-        _money(func.sum(price).filter(status == "abandoned")).label("abandoned_value"),
+        money(func.sum(price).filter(status == "abandoned")).label("abandoned_value"),
         func.count().filter(status == "recovered").label("recovered"),
-        _money(func.sum(price).filter(status == "recovered")).label("recovered_value"),
+        money(func.sum(price).filter(status == "recovered")).label("recovered_value"),
     ).where(
         Checkout.tenant_id == tenant_id,
         Checkout.deleted_at.is_(None),
@@ -155,7 +140,7 @@ def cart_stats(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> Any:
     stmt = select(
         func.count().label("created"),
         func.count().filter(abandoned).label("abandoned"),
-        _money(func.sum(Cart.total_price).filter(abandoned)).label("abandoned_value"),
+        money(func.sum(Cart.total_price).filter(abandoned)).label("abandoned_value"),
     ).where(
         Cart.tenant_id == tenant_id,
         Cart.deleted_at.is_(None),
@@ -185,8 +170,11 @@ def ratio(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP)
 
 
-def shop_stats(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
-    """The small parts: customer counts, checkouts, carts and the shop currency."""
+def shop_stats(
+    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
+) -> dict[str, Any]:
+    """The small parts: customer counts, checkouts, carts and the shop currency (the shop's
+    whole, whatever the segment: a checkout has no channel or customer type of its own)."""
     return {
         "customers": customer_counts(session, tenant_id=tenant_id, rng=rng),
         "checkouts": checkout_stats(session, tenant_id=tenant_id, rng=rng),
@@ -210,12 +198,17 @@ SHOPIFY_FIGURES = (
 
 
 def compute_insights(
-    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, shopify: bool = False
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    rng: DayRange,
+    shopify: bool = False,
+    segment: Segment = ALL,
 ) -> dict[str, Any]:
     """Every insight for the range, the parts one after another on one session (the sales
     report's figures beside them with `shopify`)."""
     parts = {
-        name: part(session, tenant_id=tenant_id, rng=rng)
+        name: part(session, tenant_id=tenant_id, rng=rng, segment=segment)
         for name, part in PARTS.items()
         if shopify or name != "shopify"
     }

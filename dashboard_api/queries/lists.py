@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +103,11 @@ DETAIL_PARTS: dict[str, Attach] = {
 }
 
 
+# What an export's rows come with: the parts a CSV row can hold (scalars, not lists).
+EXPORT_PARTS: dict[str, Attach] = {"customers": ITEM_PARTS["customers"]}
+EXPORT_BATCH = 2000
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -139,6 +144,30 @@ def list_entities(
     more = len(rows) > limit
     items = _with_parts(session, ITEM_PARTS, resource, tenant_id, rows[:limit])
     return Page(items, order.encode(items[-1]) if more else None)
+
+
+def iter_entities(
+    session: Session,
+    resource: str,
+    *,
+    tenant_id: uuid.UUID,
+    sort: str,
+    filters: Mapping[str, Any] | None = None,
+    batch: int = EXPORT_BATCH,
+) -> Iterator[dict[str, Any]]:
+    """Every row of a list, filtered and sorted as its pages are, for an export.
+
+    A server-side cursor hands the rows over `batch` at a time, so memory stays flat however
+    many rows there are; each batch gets its parts in one query, as a page does.
+    """
+    listing = LISTINGS[resource]
+    order = listing.sort(sort)
+    base = scoped(listing.model, tenant_id).where(*FILTERS[resource](filters or {}))
+    (segment,) = order.segments(None)
+    stmt = base.order_by(*segment.order_by).execution_options(yield_per=batch)
+    for part in session.execute(stmt).partitions():
+        rows = [dict(r._mapping) for r in part]
+        yield from _with_parts(session, EXPORT_PARTS, resource, tenant_id, rows)
 
 
 def parse_key(resource: str, raw: str) -> Any:

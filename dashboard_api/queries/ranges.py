@@ -17,7 +17,8 @@ from sqlalchemy.sql import ColumnElement
 from models import Tenant
 
 DEFAULT_DAYS = 30
-MAX_DAYS = 366
+# Three years, leap day included: any report answers from the daily rollups over this span.
+MAX_DAYS = 1096
 EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 _DATABASE_ZONES: set[str] = set()
 

@@ -329,7 +329,8 @@ def test_other_shops_data_is_not_counted(
         ("tz=Mars/Olympus_Mons", "tz"),
         ("tz=%2B03:00", "tz"),  # a POSIX offset PostgreSQL would take, but not an IANA name
         ("tz=", "tz"),
-        ("from=2024-01-01&to=2025-12-31", "to"),  # more than 366 days
+        ("from=2022-12-31&to=2025-12-31", "to"),  # more than three years (1096 days)
+        ("channel=web&customer_type=vip", "customer_type"),
         ("from=0001-01-01&to=0001-01-02", "from"),
         ("to=9999-12-31", "to"),
     ],

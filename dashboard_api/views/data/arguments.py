@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from dashboard_api.csv_export import CsvFormatArgs
 from dashboard_api.queries.lists import LISTINGS
 from dashboard_api.views.data.fields import IdString, Instant, no_nul
 
@@ -33,8 +34,8 @@ def sort_field(resource: str) -> fields.String:
     )
 
 
-class PageArgs(Schema):
-    """Pagination, and the check that no range ends before it starts."""
+class PageArgs(CsvFormatArgs):
+    """Pagination, the answer's format, and the check that no range ends before it starts."""
 
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -113,6 +114,17 @@ class OrderArgs(ListArgs, ProcessedRange):
         FULFILLMENT, "Fulfillment status; `unfulfilled` matches orders with nothing fulfilled."
     )
     customer_id = IdString(metadata={"description": "Orders of this customer (Shopify id)."})
+    channel = _text(
+        "Sales channel: the order's `source_name` (case-insensitive, exact), e.g. `web`."
+    )
+    customer_type = _choice(
+        ["new", "returning"],
+        "`new`: the customer's first order (not test, not deleted); `returning`: a later one. "
+        "Guest and test orders are neither.",
+    )
+    product_type = _text("Orders with a line of a product of this type (case-insensitive).")
+    vendor = _text("Orders with a line of a product of this vendor (case-insensitive).")
+    customer_tag = _text("Orders of a customer with this tag (case-insensitive).")
 
 
 class CheckoutArgs(ListArgs):

@@ -28,6 +28,7 @@ from dashboard_api.queries.ranges import (
     resolve_range,
     tenant_timezone,
 )
+from dashboard_api.queries.sales import CUSTOMER_TYPES, Segment
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
 blp = Blueprint(
@@ -46,6 +47,20 @@ class InsightsArgs(Schema):
     tz = fields.String(
         validate=[validate.Length(min=1, max=64), no_nul],
         metadata={"description": "IANA time zone of the days; default: the shop's own."},
+    )
+    channel = fields.String(
+        validate=[validate.Length(max=64), no_nul],
+        metadata={
+            "description": "Only orders of this sales channel (the order's `source_name`: "
+            "`web`, `pos`, an app's id; empty for orders that name none)."
+        },
+    )
+    customer_type = fields.String(
+        validate=validate.OneOf(CUSTOMER_TYPES),
+        metadata={
+            "description": "Only `new` (a customer's first order), `returning` (a later one) "
+            "or `guest` (no customer) orders; docs/metrics.md has the definition."
+        },
     )
 
 
@@ -170,7 +185,9 @@ def insights(args: dict[str, Any]) -> Response:
 
     Money is exact decimal text in the shop currency; rates have four places and are null when
     there is nothing to divide by. docs/metrics.md has every definition. Ranges span at most
-    366 days. Answers are cached until the shop's data changes (`X-Cache: hit|miss`).
+    three years (1096 days). `channel` and `customer_type` narrow the order figures, buyers
+    and top customers to one segment (customers, checkouts and carts stay the shop's whole).
+    Answers are cached until the shop's data changes (`X-Cache: hit|miss`).
     """
     principal = current_principal()
     settings, client = current_settings(), current_redis()
@@ -179,12 +196,13 @@ def insights(args: dict[str, Any]) -> Response:
     rng = day_range(settings, principal.tenant_id, args)
 
     with_shopify = bool(args.get("shopify"))
+    seg = segment(args)
 
     def body() -> bytes:
-        result = compute(settings, principal.tenant_id, rng, shopify=with_shopify)
+        result = compute(settings, principal.tenant_id, rng, shopify=with_shopify, segment=seg)
         return json.dumps(_SCHEMA.dump(result), separators=(",", ":")).encode()
 
-    name = "insights+shopify" if with_shopify else "insights"
+    name = ("insights+shopify" if with_shopify else "insights") + seg.key()
     return answer(client, settings, principal.tenant_id, version, (name, rng), body)
 
 
@@ -220,8 +238,18 @@ def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) ->
             raise Invalid("The request is invalid.", fields={exc.field: [str(exc)]}) from exc
 
 
+def segment(args: dict[str, Any]) -> Segment:
+    """The orders the query asks about: a channel, a customer type, or all of them."""
+    return Segment(channel=args.get("channel"), customer_type=args.get("customer_type"))
+
+
 def compute(
-    settings: Settings, tenant_id: uuid.UUID, rng: DayRange, *, shopify: bool = False
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    rng: DayRange,
+    *,
+    shopify: bool = False,
+    segment: Segment | None = None,
 ) -> dict[str, Any]:
     """Run the independent parts at once, each on a connection of its own (RLS as always).
 
@@ -232,20 +260,24 @@ def compute(
     parts = {name: part for name, part in PARTS.items() if shopify or name != "shopify"}
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="insights") as pool:
         futures = {
-            name: pool.submit(_run_part, settings, tenant_id, part, rng)
+            name: pool.submit(_run_part, settings, tenant_id, part, rng, segment or Segment())
             for name, part in parts.items()
         }
         return assemble(rng, {name: future.result() for name, future in futures.items()})
 
 
 def _run_part(
-    settings: Settings, tenant_id: uuid.UUID, part: Callable[..., Any], rng: DayRange
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    part: Callable[..., Any],
+    rng: DayRange,
+    segment: Segment,
 ) -> Any:
     with tenant_session(settings, tenant_id) as session:
         # Big ranges aggregate in memory; JIT compilation costs more than it saves here.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL jit = off"))
-        return part(session, tenant_id=tenant_id, rng=rng)
+        return part(session, tenant_id=tenant_id, rng=rng, segment=segment)
 
 
 def _json(body: bytes, state: str) -> Response:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Response
 from marshmallow import Schema
 
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, current_principal, require_role
 from dashboard_api.context import current_settings
+from dashboard_api.csv_export import columns_of, csv_response, document_csv, wants_csv
 from dashboard_api.db import tenant_session
 from dashboard_api.errors import Invalid, NotFound
-from dashboard_api.queries.lists import get_entity, list_entities
+from dashboard_api.queries.lists import get_entity, iter_entities, list_entities
 from dashboard_api.queries.pagination import CursorError
+from dashboard_api.queries.ranges import tenant_timezone
 from dashboard_api.views.data import arguments as a
 from dashboard_api.views.data import money_schemas as m
 from dashboard_api.views.data import schemas as s
@@ -54,13 +57,31 @@ RESOURCES: dict[str, Served] = {
     # Addressed by item and location: the list filters on either.
     "inventory-levels": Served("inventory level", a.InventoryLevelArgs, m.InventoryLevelOut, None),
 }
-_PAGING = ("limit", "cursor", "sort")
+_PAGING = ("limit", "cursor", "sort", "format")
+
+
+def _export(resource: str, args: dict[str, Any], filters: dict[str, Any]) -> Response:
+    """The whole filtered list as CSV, read in batches while it is sent."""
+    settings, tenant_id = current_settings(), current_principal().tenant_id
+    with tenant_session(settings, tenant_id) as session:
+        tz = tenant_timezone(session, tenant_id=tenant_id)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with tenant_session(settings, tenant_id) as session:
+            yield from iter_entities(
+                session, resource, tenant_id=tenant_id, sort=args["sort"], filters=filters
+            )
+
+    columns = columns_of(RESOURCES[resource].item)
+    return csv_response(columns, rows(), filename=resource, tz=tz)
 
 
 def _list_view(resource: str) -> Callable[..., Any]:
-    def view(args: dict[str, Any]) -> dict[str, Any]:
+    def view(args: dict[str, Any]) -> dict[str, Any] | Response:
         principal = current_principal()
         filters = {k: v for k, v in args.items() if k not in _PAGING}
+        if wants_csv(args):
+            return _export(resource, args, filters)
         with tenant_session(current_settings(), principal.tenant_id) as session:
             try:
                 page = list_entities(
@@ -99,10 +120,16 @@ def _register(resource: str) -> None:
 
     lister = _list_view(resource)
     lister.__name__ = f"list_{name}"
-    lister.__doc__ = f"List {resource}, a page at a time\n\nTombstoned (deleted) rows are left out."
+    lister.__doc__ = (
+        f"List {resource}, a page at a time\n\nTombstoned (deleted) rows are left out. "
+        "`format=csv` (or `Accept: text/csv`) streams every row that the filters select, in "
+        "the sort order, as CSV: the items' scalar fields, instants in the shop's time zone "
+        "(`limit` and `cursor` do not apply)."
+    )
+    csv_doc = document_csv(blp)
     blp.route(f"/{resource}", endpoint=lister.__name__, methods=["GET"])(
         require_role(*READ_ROLES)(
-            blp.arguments(served.args, location="query")(blp.response(200, page)(lister))
+            blp.arguments(served.args, location="query")(blp.response(200, page)(csv_doc(lister)))
         )
     )
     if served.detail is None:

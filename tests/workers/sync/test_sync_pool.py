@@ -219,7 +219,10 @@ def test_every_task_has_time_limits_sized_for_its_kind() -> None:
 def test_sync_jobs_travel_on_their_own_queue(settings: Settings) -> None:
     routes = celery_config(settings)["task_routes"]
     sync = {name for name, route in routes.items() if route["queue"] == jobs.sync_queue(settings)}
-    assert sync == {jobs.BACKFILL, jobs.RECONCILE_ALL, jobs.RECONCILE_TENANT, jobs.REFRESH}
+    admin_api = {jobs.BACKFILL, jobs.RECONCILE_ALL, jobs.RECONCILE_TENANT, jobs.REFRESH}
+    # Heavy per-shop computations share the pool: they must not delay a drain either.
+    computed = {jobs.ANALYTICS_ALL, jobs.ANALYTICS_TENANT, jobs.CLV_FIT_ALL, jobs.CLV_FIT}
+    assert sync == admin_api | computed == jobs.SYNC_JOBS
     assert routes[jobs.DRAIN]["queue"] == jobs.tasks_queue(settings) != jobs.sync_queue(settings)
     assert jobs.queues(settings) == sorted([jobs.tasks_queue(settings), jobs.sync_queue(settings)])
 

@@ -1,0 +1,116 @@
+"""The orders an insight counts, and what cannot be summed per day: distinct buyers, repeat
+buyers and the top customers of a range, counted from the orders (by the partial index of
+migration 0005) with the same segment conditions the rollups are keyed by.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, case, exists, func, literal, select, tuple_
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
+
+from dashboard_api.queries.ranges import DayRange
+from dashboard_api.queries.sales import ALL, Segment
+from models import Customer, Order
+
+ZERO = Decimal(0)
+
+
+def placed_at() -> ColumnElement[Any]:
+    """When an order counts: Shopify's processed_at (what its own reports use), else created_at.
+
+    Spelled as CASE, not COALESCE: under row-level security PostgreSQL only uses quals it
+    deems leakproof as index conditions, and it counts COALESCE as leaky but not CASE. It must
+    match the index expression of migration 0005 exactly.
+    """
+    return case((Order.processed_at.is_not(None), Order.processed_at), else_=Order.created_at)
+
+
+def counted_orders(
+    tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
+) -> list[ColumnElement[bool]]:
+    lo, hi = rng.bounds()
+    # Mirrors the partial index of migration 0005, so the planner can use it.
+    return [
+        Order.tenant_id == tenant_id,
+        Order.deleted_at.is_(None),
+        Order.test.is_not(True),
+        placed_at() >= lo,
+        placed_at() < hi,
+        *in_segment(tenant_id, segment),
+    ]
+
+
+def in_segment(tenant_id: uuid.UUID, segment: Segment) -> list[ColumnElement[bool]]:
+    """SQL: the order is of the segment's channel and customer type (writes/rollup_sql.py)."""
+    conditions: list[ColumnElement[bool]] = []
+    if segment.channel is not None:
+        conditions.append(func.coalesce(Order.source_name, "") == segment.channel)
+    kind = segment.customer_type
+    if kind == "guest":
+        conditions.append(Order.customer_id.is_(None))
+    elif kind is not None:
+        earlier = aliased(Order)
+        before = exists().where(
+            earlier.tenant_id == tenant_id,
+            earlier.customer_id == Order.customer_id,
+            earlier.deleted_at.is_(None),
+            earlier.test.is_not(True),
+            tuple_(
+                case((earlier.processed_at.is_not(None), earlier.processed_at),
+                     else_=earlier.created_at),
+                earlier.shopify_id,
+            )
+            < tuple_(placed_at(), Order.shopify_id),
+        )  # fmt: skip
+        conditions += [Order.customer_id.is_not(None), before if kind == "returning" else ~before]
+    return conditions
+
+
+def money(expr: Any) -> ColumnElement[Decimal]:
+    return func.coalesce(expr, literal(ZERO, Numeric(20, 4)))
+
+
+def _buyers(tenant_id: uuid.UUID, rng: DayRange, segment: Segment, *columns: Any) -> Any:
+    """Per customer with a counted, non-cancelled order in the range (guest orders left out)."""
+    return (
+        select(Order.customer_id.label("customer_id"), func.count().label("orders"), *columns)
+        .where(*counted_orders(tenant_id, rng, segment), Order.cancelled_at.is_(None))
+        .where(Order.customer_id.is_not(None))
+        .group_by(Order.customer_id)
+        .subquery("per")
+    )
+
+
+def buyer_counts(
+    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
+) -> tuple[int, int]:
+    """(customers who bought in the range, those of them who bought twice or more)."""
+    per = _buyers(tenant_id, rng, segment)
+    stmt = select(func.count(), func.count().filter(per.c.orders >= 2)).select_from(per)
+    buyers, repeat = session.execute(stmt).one()
+    return buyers, repeat
+
+
+def top_customers(
+    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
+) -> list[Any]:
+    """The five customers who spent the most (total - refunded) in the range; ties by id."""
+    spent = func.sum(money(Order.total_price) - money(Order.total_refunded)).label("spent")
+    per = _buyers(tenant_id, rng, segment, spent)
+    top = select(per).order_by(per.c.spent.desc(), per.c.customer_id).limit(5).subquery("top")
+    stmt = (
+        select(top, Customer.email, Customer.first_name, Customer.last_name)
+        .outerjoin(
+            Customer,
+            (Customer.tenant_id == tenant_id)
+            & (Customer.shopify_id == top.c.customer_id)
+            & Customer.deleted_at.is_(None),
+        )
+        .order_by(top.c.spent.desc(), top.c.customer_id)
+    )
+    return list(session.execute(stmt).all())

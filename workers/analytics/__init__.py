@@ -1,0 +1,1 @@
+"""Customer analytics: lifetime figures, RFM segments and cohorts recomputed per tenant."""
