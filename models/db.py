@@ -44,6 +44,10 @@ def get_engine(url: str) -> Engine:
         pool_size=5,
         max_overflow=5,
         json_serializer=_json_serializer,
+        # No JIT: the statements are index lookups whose cost estimates can be far off (a
+        # rollup's share of a batch of orders), and compiling them took seconds where running
+        # them takes milliseconds.
+        connect_args={"options": "-c jit=off"},
     )
 
 

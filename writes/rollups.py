@@ -4,7 +4,8 @@ Every write of orders, refunds, variants and unit costs goes through `write_rows
 `Touched.before` what the entities it is about to write looked like, and `Touched.apply` after
 writing them. Between the two, the touched orders' share of the rollups (every event of
 theirs, on its local day in the tenant's rollup zone) is computed by the statements that fill
-the rollups, and the difference is added to the rows (`Touched` says which orders). Writers
+the rollups, staged negated before and as it is after in temporary delta tables, and their
+sum added to the rollup rows by one statement per table (`Touched` says which orders). Writers
 of the same orders or customers wait for each other (advisory locks taken before the share is
 read), and additions to a day wait for a recompute of that day (writes/rollup_days.py), so
 concurrent transactions never add a share computed from a state another one changed.
@@ -17,14 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import ProductSalesDaily, SalesDaily
-from models.base import table_of
 from resources.rows import EntityRow, Tombstone
 from writes.product_sql import PRODUCTS_OF_ORDERS_SQL
 from writes.rollup_days import LOCK_DAYS, columns_of, rebuild, recompute, zone_of
@@ -32,9 +32,6 @@ from writes.rollup_sql import PLACED_AT
 from writes.sales_sql import SALES_OF_ORDERS_SQL
 
 __all__ = ["Touched", "rebuild", "recompute", "zone_of"]
-
-# Per rollup table, per key (day, channel, customer type[, product, variant]): the sums.
-Shares = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
 
 _ORDER_DAYS = text(f"""
 SELECT DISTINCT CAST(timezone(:tz, x.at) AS date) AS day FROM (
@@ -99,7 +96,6 @@ class _Tenant:
     tz: str = "UTC"
     ids: list[int] = field(default_factory=list)  # every order whose share may change
     days: set[date] = field(default_factory=set)  # their days before the write
-    shares: Shares = field(default_factory=dict)  # their share of the rollups before it
 
 
 @dataclass
@@ -142,7 +138,7 @@ class Touched:
             t.ids = sorted(ids)
             if t.ids:
                 t.days = _days(session, tenant_id, t.tz, t.ids)
-                t.shares = shares(session, tenant_id, t.tz, t.ids)
+                _stage(session, tenant_id, t.tz, t.ids, -1)
         return touched
 
     def _note(self, row: EntityRow) -> None:
@@ -173,9 +169,11 @@ class Touched:
                 # A first order nobody foresaw (more of a customer's orders changed at once
                 # than looked at): recompute the days instead, as exact and slower.
                 days = t.days | _days(session, tenant_id, t.tz, sorted(set(t.ids) | firsts))
+                _clear(session, tenant_id)
                 recompute(session, tenant_id, days, tz=t.tz)
                 continue
-            add(session, tenant_id, difference(shares(session, tenant_id, t.tz, t.ids), t.shares))
+            _stage(session, tenant_id, t.tz, t.ids, 1)
+            _fold(session, tenant_id)
 
 
 def _all_rows(rows: Iterable[EntityRow]) -> Iterable[EntityRow]:
@@ -213,64 +211,67 @@ def _lock(session: Session, tenant_id: uuid.UUID, keys: list[str]) -> None:
         session.execute(_LOCK_KEYS, {"tenant": str(tenant_id), "keys": sorted(set(keys))})
 
 
-def shares(session: Session, tenant_id: uuid.UUID, tz: str, ids: list[int]) -> Shares:
-    """The orders' share of every rollup row: per table, per key, the sums."""
-    params = {"tenant": tenant_id, "tz": tz, "ids": ids, "starts": [], "ends": []}
-    out: Shares = {}
-    for model, sql in (
-        (SalesDaily, SALES_OF_ORDERS_SQL),
-        (ProductSalesDaily, PRODUCTS_OF_ORDERS_SQL),
-    ):
-        keys, sums = columns_of(model)
-        out[model.__tablename__] = {
-            tuple(r[k] for k in keys): {c: r[c] for c in sums}
-            for r in session.execute(text(sql), params).mappings()
-        }
-    return out
+_DELTA_MODELS = (SalesDaily, ProductSalesDaily)
+_OF_ORDERS = {SalesDaily: SALES_OF_ORDERS_SQL, ProductSalesDaily: PRODUCTS_OF_ORDERS_SQL}
 
 
-def difference(after: Shares, before: Shares) -> Shares:
-    """after - before, per table and key; keys that did not change are left out."""
-    out: Shares = {}
-    for table in after.keys() | before.keys():
-        new, old = after.get(table, {}), before.get(table, {})
-        changes = {}
-        for key in new.keys() | old.keys():
-            a, b = new.get(key, {}), old.get(key, {})
-            delta = {c: (a.get(c) or 0) - (b.get(c) or 0) for c in a.keys() | b.keys()}
-            if any(delta.values()):
-                changes[key] = delta
-        out[table] = changes
-    return out
+def _delta_table(model: Any) -> str:
+    return f"cw_delta_{model.__tablename__}"
 
 
-def add(session: Session, tenant_id: uuid.UUID, delta: Shares) -> None:
-    """Add the changes to the rollup rows (under the days' locks); drop rows left all zero."""
-    days = sorted({key[0] for changes in delta.values() for key in changes})
-    if not days:
-        return
-    session.execute(LOCK_DAYS, {"tenant": str(tenant_id), "days": days})
-    for model in (SalesDaily, ProductSalesDaily):
-        changes = delta.get(model.__tablename__) or {}
-        if not changes:
-            continue
-        table = table_of(model)
-        keys, sums = columns_of(model)
-        rows = [
-            {"tenant_id": tenant_id, **dict(zip(keys, key, strict=True))}
-            | {c: change.get(c, 0) for c in sums}
-            for key, change in changes.items()
-        ]
-        stmt = insert(table)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", *keys],
-                set_={c: table.c[c] + stmt.excluded[c] for c in sums},
-            ),
-            rows,
-        )
-        zero = " AND ".join(f"{c} = 0" for c in sums)
-        session.execute(
-            text(f"DELETE FROM {table.name} WHERE tenant_id = :t AND day = ANY(:days) AND {zero}"),  # noqa: S608
-            {"t": tenant_id, "days": days},
-        )
+@cache
+def _delta_sql(model: Any) -> dict[str, str]:
+    """The statements that stage, fold and clear a rollup's changes (built from constants)."""
+    table, delta = model.__tablename__, _delta_table(model)
+    keys, sums = columns_of(model)
+    names = ", ".join(keys + sums)
+    signed = ", ".join([*keys, *(f"CAST(:sign AS int) * COALESCE({c}, 0)" for c in sums)])
+    summed = ", ".join([*keys, *(f"SUM({c})" for c in sums)])
+    grouped = ", ".join(keys)
+    nonzero = " OR ".join(f"SUM({c}) <> 0" for c in sums)
+    added = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)
+    zero = " AND ".join(f"{c} = 0" for c in sums)
+    mine = f"{delta}.tenant_id = CAST(:tenant AS uuid)"
+    stage = f"INSERT INTO {delta} (tenant_id, {names}) SELECT CAST(:tenant AS uuid), {signed} "
+    fold = f"INSERT INTO {table} (tenant_id, {names}) SELECT CAST(:tenant AS uuid), {summed} "
+    return {
+        "create": f"CREATE TEMPORARY TABLE IF NOT EXISTS {delta} (LIKE {table}) "
+        "ON COMMIT DELETE ROWS",
+        "stage": f"{stage} FROM ({_OF_ORDERS[model]}) AS q",
+        "days": f"SELECT DISTINCT day FROM {delta} WHERE {mine}",  # noqa: S608
+        "fold": f"{fold} FROM {delta} WHERE {mine} GROUP BY {grouped} HAVING {nonzero} "
+        f"ON CONFLICT (tenant_id, {grouped}) DO UPDATE SET {added}",
+        "drop_zero": f"DELETE FROM {table} WHERE tenant_id = CAST(:tenant AS uuid) "  # noqa: S608
+        f"AND day IN (SELECT day FROM {delta} WHERE {mine}) AND {zero}",
+        "clear": f"DELETE FROM {delta} WHERE {mine}",  # noqa: S608
+    }
+
+
+def _stage(session: Session, tenant_id: uuid.UUID, tz: str, ids: list[int], sign: int) -> None:
+    """Stage the orders' share of every rollup row, times `sign`, in the delta tables."""
+    params = {"tenant": tenant_id, "tz": tz, "ids": ids, "starts": [], "ends": [], "sign": sign}
+    for model in _DELTA_MODELS:
+        sql = _delta_sql(model)
+        session.execute(text(sql["create"]))
+        session.execute(text(sql["stage"]), params)
+
+
+def _clear(session: Session, tenant_id: uuid.UUID) -> None:
+    for model in _DELTA_MODELS:
+        session.execute(text(_delta_sql(model)["clear"]), {"tenant": tenant_id})
+
+
+def _fold(session: Session, tenant_id: uuid.UUID) -> None:
+    """Add the staged changes (after - before) to the rollup rows, under the days' locks, and
+    drop the rows they leave all zero."""
+    params = {"tenant": tenant_id}
+    days: set[date] = set()
+    for model in _DELTA_MODELS:
+        days |= set(session.scalars(text(_delta_sql(model)["days"]), params))
+    if days:
+        session.execute(LOCK_DAYS, {"tenant": str(tenant_id), "days": sorted(days)})
+    for model in _DELTA_MODELS:
+        sql = _delta_sql(model)
+        session.execute(text(sql["fold"]), params)
+        session.execute(text(sql["drop_zero"]), params)
+    _clear(session, tenant_id)
