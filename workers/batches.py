@@ -87,11 +87,6 @@ def tenant_group(
     return list(session.scalars(stmt))
 
 
-# These statements touch a few hundred rows, but their estimates (a lateral join per tenant) are
-# large enough to trigger JIT compilation, which cost more than the statement itself when measured.
-_NO_JIT = text("SET LOCAL jit = off")
-
-
 def claim_rows(table: Table, tenants: Any, claim: Select[Any], per_tenant: int) -> Select[Any]:
     """Per tenant of `tenants`, at most `per_tenant` rows of `claim`, locked, as physical ids.
 
@@ -114,7 +109,6 @@ def update_claimed(
     The update finds the rows by physical id (they are locked, so it cannot change under us),
     which costs the same however large the table is.
     """
-    session.execute(_NO_JIT)
     ctids = list(session.scalars(claim))
     if not ctids:
         return {}

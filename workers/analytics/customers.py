@@ -234,7 +234,6 @@ def recompute_tenant(session: Session, tenant_id: uuid.UUID, now: datetime) -> R
     tz, as_of = local_today(session, tenant_id, now)
     params = {"tenant": tenant_id, "tz": tz, "as_of": as_of}
     session.execute(text("SET LOCAL work_mem = '128MB'"))
-    session.execute(text("SET LOCAL jit = off"))
     session.execute(text(_ORDERS), params)
     session.execute(text("CREATE INDEX ON analytics_orders (order_id)"))
     session.execute(text("ANALYZE analytics_orders"))

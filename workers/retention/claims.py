@@ -20,8 +20,6 @@ from models import Tenant
 from workers.batches import BatchResult, claim_rows
 
 _DAY = literal(timedelta(days=1), Interval())
-# See workers.batches: the per-tenant lateral claims look expensive enough to trigger JIT.
-_NO_JIT = text("SET LOCAL jit = off")
 
 
 def windows(group: list[uuid.UUID], days: Any) -> Any:
@@ -43,7 +41,6 @@ def expired(
 
 def claimed_ctids(session: Session, claim: Any) -> list[str]:
     """Lock the claimed rows; their physical ids, valid while this transaction holds them."""
-    session.execute(_NO_JIT)
     return list(session.scalars(claim))
 
 

@@ -274,9 +274,8 @@ def _run_part(
     segment: Segment,
 ) -> Any:
     with tenant_session(settings, tenant_id) as session:
-        # Big ranges aggregate in memory; JIT compilation costs more than it saves here.
+        # Big ranges aggregate in memory.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
         return part(session, tenant_id=tenant_id, rng=rng, segment=segment)
 
 

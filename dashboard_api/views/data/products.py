@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response
 from marshmallow import Schema, fields, validate
-from sqlalchemy import text
 
 from dashboard_api import cache
 from dashboard_api.api import Blueprint
@@ -152,7 +151,6 @@ def products(args: dict[str, Any]) -> Response:
 
     def compute() -> dict[str, Any]:
         with tenant_session(settings, principal.tenant_id) as session:
-            session.execute(text("SET LOCAL jit = off"))
             return products_report(
                 session, tenant_id=principal.tenant_id, rng=rng, group_by=group_by, filters=filters
             )
