@@ -27,6 +27,7 @@ from bench.drain import run_drain
 from bench.insights import run_insights
 from bench.latency import run_latency
 from bench.loadgen import generator_name
+from bench.products import run_products
 from bench.receiver import run_receiver
 from bench.services import (
     fresh_database,
@@ -41,7 +42,9 @@ from core.settings import Settings
 from models.db import get_engine, session_scope
 from shops.registration import add_tenant
 
-PHASES = ("receiver", "drain", "latency", "backfill", "insights", "analytics", "clv")
+PHASES = (
+    "receiver", "drain", "latency", "backfill", "insights", "analytics", "clv", "products"
+)  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -146,6 +149,7 @@ def _run_phases(
         "insights": lambda: run_insights(settings.with_overrides(namespace=f"{ns}-ins")),
         "analytics": lambda: run_analytics(settings.with_overrides(namespace=f"{ns}-ca")),
         "clv": lambda: run_clv(settings.with_overrides(namespace=f"{ns}-clv")),
+        "products": lambda: run_products(settings.with_overrides(namespace=f"{ns}-pr")),
         "backfill": lambda: run_backfill_bench(
             settings.with_overrides(namespace=f"{ns}-bf"), workdir=logs
         ),

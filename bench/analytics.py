@@ -6,9 +6,7 @@ The issue's promise: the recompute of 100k customers finishes within 60 s on thi
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -16,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.insights import _percentiles, _timed, seed
-from bench.services import delete_keys, fresh_database
-from cartwheel.migrate import upgrade
-from core.crypto import generate_key
+from bench.figures import Row, p95_row, sampled, standalone
+from bench.insights import seed
 from core.settings import Settings
 from dashboard_api.app import create_app
 from dashboard_api.tokens import issue_access_token
@@ -82,14 +78,7 @@ def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[s
         "cohorts_3_years": f"/api/analytics/cohorts?{three_years}",
         "cohorts_30_days": f"/api/analytics/cohorts?from={today - timedelta(days=29)}",
     }
-    out = {}
-    for name, url in urls.items():
-        for _ in range(2):
-            _timed(lambda: client.get(url, headers=headers))  # noqa: B023
-        out[name] = _percentiles(
-            [_timed(lambda: client.get(url, headers=headers)) for _ in range(samples)]  # noqa: B023
-        )
-    return out
+    return {name: sampled(client, url, headers, samples) for name, url in urls.items()}
 
 
 def run_analytics(
@@ -108,7 +97,7 @@ def run_analytics(
     return result
 
 
-def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def report_rows(result: dict[str, Any]) -> list[Row]:
     """Rows for bench/report.py's table: (figure, measured, baseline, ratio, target, result)."""
     worst = result["recompute_s"]["max"]
     rows = [(
@@ -118,30 +107,14 @@ def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
     )]  # fmt: skip
     for name in ("customers_first_page", "customers_at_risk_page", "rfm_segments",
                  "rfm_movement", "cohorts_3_years"):  # fmt: skip
-        p95 = result[name]["p95_ms"]
-        rows.append((
-            f"analytics {name.replace('_', ' ')} p95", f"{p95:.1f} ms",
-            f"p50 {result[name]['p50_ms']:.1f} ms", "-", "-", "-",
-        ))  # fmt: skip
+        rows.append(p95_row(f"analytics {name.replace('_', ' ')} p95", result[name]))
     return rows
 
 
 def main() -> None:
-    """`python -m bench.analytics [server URL] [redis URL]`: a database of its own, measured."""
-    server = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"
-    redis_url = sys.argv[2] if len(sys.argv) > 2 else "redis://127.0.0.1:6379/0"
+    """`python -m bench.analytics [server URL] [redis URL]`: a database of its own."""
     orders = int(os.environ.get("BENCH_ORDERS", "1000000"))
-    with fresh_database(server) as url:
-        upgrade(url)
-        settings = Settings(url, redis_url, generate_key(), namespace=f"cwbench-ca-{os.getpid()}")
-        try:
-            result = run_analytics(settings, orders=orders, customers=orders // 10)
-        finally:
-            get_engine(url).dispose()
-            delete_keys(redis_url, settings.namespace)
-    print(json.dumps(result, indent=2))
-    for row in report_rows(result):
-        print("  ".join(row))
+    standalone("ca", lambda s: run_analytics(s, orders=orders, customers=orders // 10), report_rows)
 
 
 if __name__ == "__main__":

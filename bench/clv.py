@@ -8,9 +8,7 @@ The issue's promise: CLV for 100k customers recomputes in a background task with
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 import uuid
 from typing import Any
@@ -18,15 +16,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.analytics import prepare
-from bench.insights import _percentiles, _timed
-from bench.services import delete_keys, fresh_database
-from cartwheel.migrate import upgrade
-from core.crypto import generate_key
+from bench.figures import Row, p95_row, sampled, standalone
 from core.settings import Settings
 from dashboard_api.app import create_app
 from dashboard_api.tokens import issue_access_token
 from models.clv import ClvFit
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from workers.analytics.clv import fit_tenant
 
 FIT_S = 60.0
@@ -62,14 +57,7 @@ def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[s
         "clv_customers_first_page": "/api/analytics/clv/customers?limit=50",
         "clv_customers_by_alive": "/api/analytics/clv/customers?limit=50&sort=probability_alive",
     }
-    out = {}
-    for name, url in urls.items():
-        for _ in range(2):
-            _timed(lambda: client.get(url, headers=headers))  # noqa: B023
-        out[name] = _percentiles(
-            [_timed(lambda: client.get(url, headers=headers)) for _ in range(samples)]  # noqa: B023
-        )
-    return out
+    return {name: sampled(client, url, headers, samples) for name, url in urls.items()}
 
 
 def run_clv(
@@ -85,7 +73,7 @@ def run_clv(
     return result
 
 
-def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def report_rows(result: dict[str, Any]) -> list[Row]:
     """Rows for bench/report.py's table: (figure, measured, baseline, ratio, target, result)."""
     first, second = (f["seconds"] for f in result["fits"])
     worst = max(first, second)
@@ -95,29 +83,14 @@ def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
         "pass" if worst <= FIT_S else "FAIL",
     )]  # fmt: skip
     for name in ("clv_fit", "clv_customers_first_page"):
-        p95 = result[name]["p95_ms"]
-        rows.append((
-            f"{name.replace('_', ' ')} p95", f"{p95:.1f} ms",
-            f"p50 {result[name]['p50_ms']:.1f} ms", "-", "-", "-",
-        ))  # fmt: skip
+        rows.append(p95_row(f"{name.replace('_', ' ')} p95", result[name]))
     return rows
 
 
 def main() -> None:
-    server = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"
-    redis_url = sys.argv[2] if len(sys.argv) > 2 else "redis://127.0.0.1:6379/0"
+    """`python -m bench.clv [server URL] [redis URL]`: a database of its own."""
     orders = int(os.environ.get("BENCH_ORDERS", "1000000"))
-    with fresh_database(server) as url:
-        upgrade(url)
-        settings = Settings(url, redis_url, generate_key(), namespace=f"cwbench-clv-{os.getpid()}")
-        try:
-            result = run_clv(settings, orders=orders, customers=orders // 10)
-        finally:
-            get_engine(url).dispose()
-            delete_keys(redis_url, settings.namespace)
-    print(json.dumps(result, indent=2))
-    for row in report_rows(result):
-        print("  ".join(row))
+    standalone("clv", lambda s: run_clv(s, orders=orders, customers=orders // 10), report_rows)
 
 
 if __name__ == "__main__":

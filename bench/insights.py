@@ -10,9 +10,6 @@ in-process, with a real token.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -23,9 +20,7 @@ import redis
 from sqlalchemy import Connection, text
 from werkzeug.test import TestResponse
 
-from bench.services import delete_keys, fresh_database
-from cartwheel.migrate import upgrade
-from core.crypto import generate_key
+from bench.figures import Row, p95_row, percentiles, standalone, timed
 from core.settings import Settings
 from core.versions import bump_versions
 from dashboard_api.app import create_app
@@ -181,23 +176,6 @@ def seed(settings: Settings, *, orders: int, customers: int) -> uuid.UUID:
     return ids[0]
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
-    return {"p50_ms": pick(0.5) * 1000, "p95_ms": pick(0.95) * 1000, "n": len(ordered)}
-
-
-def _timed(call: Callable[[], TestResponse], before: Callable[[], None] | None = None) -> float:
-    if before:
-        before()
-    started = time.perf_counter()
-    response = call()
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
-    return elapsed
-
-
 def measure(
     settings: Settings, tenant_id: uuid.UUID, *, samples: int = 40
 ) -> dict[str, dict[str, float]]:
@@ -229,24 +207,24 @@ def measure(
     ).get_json()
     deep = f"/api/orders?sort=created_at&limit=50&cursor={middle['next_cursor']}"
     for _ in range(3):  # warm the connection pool and caches
-        _timed(get("/api/insights"), bump)
+        timed(get("/api/insights"), bump)
     figures: dict[str, list[float]] = {}
     for report, path in (("insights", "/api/insights"), ("sales", "/api/reports/sales")):
         for name, days in RANGES.items():
             url = get(span(path, days))
-            _timed(url, bump)  # the first answer of a range warms the plan cache
-            figures[f"{report}_{name}_uncached"] = [_timed(url, bump) for _ in range(samples)]
-            figures[f"{report}_{name}_cached"] = [_timed(url) for _ in range(samples)]
+            timed(url, bump)  # the first answer of a range warms the plan cache
+            figures[f"{report}_{name}_uncached"] = [timed(url, bump) for _ in range(samples)]
+            figures[f"{report}_{name}_cached"] = [timed(url) for _ in range(samples)]
     figures |= {
-        "orders_first_page": [_timed(get("/api/orders?limit=50")) for _ in range(samples)],
-        "orders_next_page": [_timed(get(second)) for _ in range(samples)],
-        "orders_deep_page": [_timed(get(deep)) for _ in range(samples)],
+        "orders_first_page": [timed(get("/api/orders?limit=50")) for _ in range(samples)],
+        "orders_next_page": [timed(get(second)) for _ in range(samples)],
+        "orders_deep_page": [timed(get(deep)) for _ in range(samples)],
         "customers_search": [
-            _timed(get("/api/customers?q=buyer4242&limit=50")) for _ in range(samples // 4)
+            timed(get("/api/customers?q=buyer4242&limit=50")) for _ in range(samples // 4)
         ],
     }
     redis_client.close()
-    return {name: _percentiles(values) for name, values in figures.items()}
+    return {name: percentiles(values) for name, values in figures.items()}
 
 
 def run_insights(
@@ -262,7 +240,7 @@ def run_insights(
     return result
 
 
-def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def report_rows(result: dict[str, Any]) -> list[Row]:
     """Rows for bench/report.py's table: (figure, measured, baseline, ratio, target, result)."""
     rows = []
     ranged = [
@@ -277,12 +255,7 @@ def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
         ("orders_next_page", "orders next page p95", None),
         ("orders_deep_page", "orders page mid-history p95", None),
     ):
-        p95 = result[name]["p95_ms"]
-        verdict = "-" if target is None else ("pass" if p95 <= target else "FAIL")
-        rows.append((
-            label, f"{p95:.1f} ms", f"p50 {result[name]['p50_ms']:.1f} ms", "-",
-            "-" if target is None else f"<= {target} ms", verdict,
-        ))  # fmt: skip
+        rows.append(p95_row(label, result[name], target))
     if "rollups_rebuild_s" in result:
         rows.append((
             "rollups rebuild (all tenants)", f"{result['rollups_rebuild_s']:.1f} s",
@@ -293,19 +266,7 @@ def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
 
 def main() -> None:
     """`python -m bench.insights [server URL] [redis URL]`: seed a database of its own, measure."""
-    server = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"
-    redis_url = sys.argv[2] if len(sys.argv) > 2 else "redis://127.0.0.1:6379/0"
-    with fresh_database(server) as url:
-        upgrade(url)
-        settings = Settings(url, redis_url, generate_key(), namespace=f"cwbench-ins-{os.getpid()}")
-        try:
-            result = run_insights(settings)
-        finally:
-            get_engine(url).dispose()
-            delete_keys(redis_url, settings.namespace)
-    print(json.dumps(result, indent=2))
-    for row in report_rows(result):
-        print("  ".join(row))
+    standalone("ins", run_insights, report_rows)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ rows per second.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -19,18 +17,15 @@ from typing import Any
 
 import redis
 
-from bench.insights import _percentiles, _timed, seed
-from bench.services import analyze, delete_keys, fresh_database
-from cartwheel.migrate import upgrade
-from core.crypto import generate_key
+from bench.figures import Row, p95_row, percentiles, standalone, timed
+from bench.insights import CACHED_P95_MS, UNCACHED_P95_MS, seed
+from bench.services import analyze
 from core.settings import Settings
 from core.versions import bump_versions
 from dashboard_api.app import create_app
 from dashboard_api.tokens import issue_access_token
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from writes.rollups import rebuild
-
-UNCACHED_P95_MS, CACHED_P95_MS = 50.0, 5.0
 
 
 def _resident_bytes() -> int:
@@ -57,12 +52,12 @@ def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[s
         for name, query in (("product", url), ("vendor_web", f"{url}&group_by=vendor&channel=web")):
             get = lambda q=query: client.get(q, headers=headers)  # noqa: E731
             for _ in range(2):
-                _timed(get, bump)
+                timed(get, bump)
             source = get().get_json()["source"]
-            out[f"{name}_{label}_uncached"] = _percentiles(
-                [_timed(get, bump) for _ in range(samples)]
+            out[f"{name}_{label}_uncached"] = percentiles(
+                [timed(get, bump) for _ in range(samples)]
             )
-            out[f"{name}_{label}_cached"] = _percentiles([_timed(get) for _ in range(samples)])
+            out[f"{name}_{label}_cached"] = percentiles([timed(get) for _ in range(samples)])
             out[f"{name}_{label}_source"] = source
     redis_client.close()
     if os.environ.get("BENCH_EXPORT", "1") != "0":
@@ -92,7 +87,7 @@ def export(client: Any, headers: dict[str, str]) -> dict[str, Any]:
 
 
 def run_products(
-    settings: Settings, *, orders: int, customers: int, samples: int
+    settings: Settings, *, orders: int = 1_000_000, customers: int = 100_000, samples: int = 20
 ) -> dict[str, Any]:
     began = time.monotonic()
     tenant_id = seed(settings, orders=orders, customers=customers)
@@ -107,17 +102,13 @@ def run_products(
     return result
 
 
-def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def report_rows(result: dict[str, Any]) -> list[Row]:
     """Rows for bench/report.py's table: (figure, measured, baseline, ratio, target, result)."""
     rows = []
     for label in ("30d", "365d", "3y"):
         for kind, target in (("uncached", UNCACHED_P95_MS), ("cached", CACHED_P95_MS)):
             figure = result[f"product_{label}_{kind}"]
-            rows.append((
-                f"products report p95 {kind} ({label})", f"{figure['p95_ms']:.1f} ms",
-                f"p50 {figure['p50_ms']:.1f} ms", "-", f"<= {target:.0f} ms",
-                "pass" if figure["p95_ms"] <= target else "FAIL",
-            ))  # fmt: skip
+            rows.append(p95_row(f"products report p95 {kind} ({label})", figure, target))
     ex = result.get("export")
     if ex is None:
         return rows
@@ -131,21 +122,10 @@ def report_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
 
 def main() -> None:
     """`python -m bench.products [server URL] [redis URL]`: a database of its own, measured."""
-    server = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"
-    redis_url = sys.argv[2] if len(sys.argv) > 2 else "redis://127.0.0.1:6379/0"
     orders = int(os.environ.get("BENCH_ORDERS", "1000000"))
     samples = int(os.environ.get("BENCH_SAMPLES", "20"))
-    with fresh_database(server) as url:
-        upgrade(url)
-        settings = Settings(url, redis_url, generate_key(), namespace=f"cwbench-pr-{os.getpid()}")
-        try:
-            result = run_products(settings, orders=orders, customers=orders // 10, samples=samples)
-        finally:
-            get_engine(url).dispose()
-            delete_keys(redis_url, settings.namespace)
-    print(json.dumps(result, indent=2))
-    for row in report_rows(result):
-        print("  ".join(row))
+    run = lambda s: run_products(s, orders=orders, customers=orders // 10, samples=samples)  # noqa: E731
+    standalone("pr", run, report_rows)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 from bench.analytics import report_rows as analytics_rows
 from bench.clv import report_rows as clv_rows
 from bench.insights import report_rows as insights_rows
+from bench.products import report_rows as products_rows
 from bench.services import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -88,6 +89,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
         out.extend(analytics_rows(ca))
     if clv := results.get("clv"):
         out.extend(clv_rows(clv))
+    if products := results.get("products"):
+        out.extend(products_rows(products))
     if bf := results.get("backfill"):
         large = bf["large"]
         out.append((
