@@ -221,6 +221,21 @@ def test_the_figures_a_merchant_reads_first(
     assert table["sell_through"] == round(table["net_units"] / (table["net_units"] + 2), 4)
 
 
+def test_items_are_the_first_groups_by_net_sales_up_to_the_limit(
+    api_client: FlaskClient, client: FlaskClient, settings: Settings
+) -> None:
+    owner = register_shop(api_client, settings, NY)
+    deliver_in_order(client, settings, owner, shop_data())
+    query = {"from": "2026-03-01", "to": "2026-04-30"}
+    whole = get_report(api_client, owner, **query)
+    assert whole["item_count"] == len(whole["items"]) > 2
+    first = get_report(api_client, owner, **query, limit="2")
+    assert first["item_count"] == whole["item_count"]
+    assert first["items"] == whole["items"][:2]
+    assert first["totals"] == whole["totals"]  # of every group, not only those listed
+    assert first["top_by_net_sales"] == whole["top_by_net_sales"]
+
+
 # docs/metrics.md, "Products", "A hand-worked example".
 EXAMPLE = Sale(
     95,
@@ -325,6 +340,9 @@ def test_the_report_as_csv(
         ({"tz": "Mars/Olympus"}, "tz"),
         ({"vendor": ""}, "vendor"),
         ({"format": "xml"}, "format"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "1001"}, "limit"),
+        ({"limit": "ten"}, "limit"),
     ],
 )
 def test_bad_arguments_answer_400(

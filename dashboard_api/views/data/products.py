@@ -55,6 +55,14 @@ class ProductsArgs(InsightsArgs, CsvFormatArgs):
         validate=validate.OneOf(["new", "returning", "guest"]),
         metadata={"description": "Only orders of new or returning customers, or guests."},
     )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=1000),
+        metadata={
+            "description": "How many groups `items` lists, highest net sales first (1-1000); "
+            "`item_count` says how many there are. `format=csv` gives every group."
+        },
+    )
 
 
 def _rate(description: str) -> fields.Float:
@@ -113,7 +121,12 @@ class ProductsReportOut(Schema):
     )
     currency = fields.String(required=True, allow_none=True)
     totals = fields.Nested(ProductFiguresOut, required=True)
-    items = fields.List(fields.Nested(ProductRowOut), required=True)
+    item_count = fields.Integer(required=True, metadata={"description": "Groups in the range."})
+    items = fields.List(
+        fields.Nested(ProductRowOut),
+        required=True,
+        metadata={"description": "The first `limit` groups by net sales, then net units."},
+    )
     top_by_net_sales = fields.List(fields.Nested(ProductRowOut), required=True)
     top_by_units = fields.List(fields.Nested(ProductRowOut), required=True)
     trending = fields.List(
@@ -162,10 +175,13 @@ def products(args: dict[str, Any]) -> Response:
         return csv_response(columns, report["items"], filename=name, tz=rng.tz)
 
     def body() -> bytes:
-        return json.dumps(_SCHEMA.dump(compute()), separators=(",", ":")).encode()
+        report = compute()
+        report["item_count"] = len(report["items"])
+        report["items"] = report["items"][: args["limit"]]
+        return json.dumps(_SCHEMA.dump(report), separators=(",", ":")).encode()
 
     # Filters are free text: hashed, so that no two sets of them can share a key.
-    chosen = json.dumps([group_by, sorted(filters.items())]).encode()
+    chosen = json.dumps([group_by, args["limit"], sorted(filters.items())]).encode()
     kind = f"products:{hashlib.sha256(chosen).hexdigest()[:32]}"
     return answer(client, settings, principal.tenant_id, version, (kind, rng), body)
 
