@@ -14,11 +14,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.figures import Row, p95_row, sampled, standalone
+from bench.figures import Row, api_client, p95_row, sampled, standalone
 from bench.insights import seed
 from core.settings import Settings
-from dashboard_api.app import create_app
-from dashboard_api.tokens import issue_access_token
 from models.db import get_engine, session_scope
 from workers.analytics.customers import recompute_tenant
 
@@ -59,12 +57,7 @@ def recompute(settings: Settings, tenant_id: uuid.UUID, now: datetime) -> float:
 
 
 def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[str, Any]:
-    client = create_app(settings).test_client()
-    token = issue_access_token(
-        settings, tenant_id=tenant_id, user_id=uuid.uuid4(), role="analyst",
-        email="bench@example.com", generation=0,
-    )  # fmt: skip
-    headers = {"Authorization": f"Bearer {token}"}
+    client, headers = api_client(settings, tenant_id)
     today = date.today()
     top = client.get("/api/analytics/customers?limit=1", headers=headers).get_json()
     three_years = f"from={today - timedelta(days=3 * 365)}&to={today}"

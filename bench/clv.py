@@ -16,10 +16,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.analytics import prepare
-from bench.figures import Row, p95_row, sampled, standalone
+from bench.figures import Row, api_client, p95_row, sampled, standalone
 from core.settings import Settings
-from dashboard_api.app import create_app
-from dashboard_api.tokens import issue_access_token
 from models.clv import ClvFit
 from models.db import session_scope
 from workers.analytics.clv import fit_tenant
@@ -46,12 +44,7 @@ def fit(settings: Settings, tenant_id: uuid.UUID) -> dict[str, Any]:
 
 
 def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[str, Any]:
-    client = create_app(settings).test_client()
-    token = issue_access_token(
-        settings, tenant_id=tenant_id, user_id=uuid.uuid4(), role="analyst",
-        email="bench@example.com", generation=0,
-    )  # fmt: skip
-    headers = {"Authorization": f"Bearer {token}"}
+    client, headers = api_client(settings, tenant_id)
     urls = {
         "clv_fit": "/api/analytics/clv",
         "clv_customers_first_page": "/api/analytics/clv/customers?limit=50",

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +18,21 @@ from bench.services import delete_keys, fresh_database
 from cartwheel.migrate import upgrade
 from core.crypto import generate_key
 from core.settings import Settings
+from dashboard_api.app import create_app
+from dashboard_api.tokens import issue_access_token
 from models.db import get_engine
 
 Row = tuple[str, str, str, str, str, str]  # figure, measured, baseline, ratio, target, result
+
+
+def api_client(settings: Settings, tenant_id: uuid.UUID) -> tuple[FlaskClient, dict[str, str]]:
+    """A test client of the dashboard API and the headers of an analyst of the tenant."""
+    client = create_app(settings).test_client()
+    token = issue_access_token(
+        settings, tenant_id=tenant_id, user_id=uuid.uuid4(), role="analyst",
+        email="bench@example.com", generation=0,
+    )  # fmt: skip
+    return client, {"Authorization": f"Bearer {token}"}
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

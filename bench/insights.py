@@ -20,11 +20,9 @@ import redis
 from sqlalchemy import Connection, text
 from werkzeug.test import TestResponse
 
-from bench.figures import Row, p95_row, percentiles, standalone, timed
+from bench.figures import Row, api_client, p95_row, percentiles, standalone, timed
 from core.settings import Settings
 from core.versions import bump_versions
-from dashboard_api.app import create_app
-from dashboard_api.tokens import issue_access_token
 from models.db import get_engine, session_scope
 from writes.rollup_days import rebuild
 
@@ -180,13 +178,7 @@ def measure(
     settings: Settings, tenant_id: uuid.UUID, *, samples: int = 40
 ) -> dict[str, dict[str, float]]:
     """Latencies through the dashboard app in-process (real token, database and Redis)."""
-    app = create_app(settings)
-    client = app.test_client()
-    token = issue_access_token(
-        settings, tenant_id=tenant_id, user_id=uuid.uuid4(), role="analyst",
-        email="bench@example.com", generation=0,
-    )  # fmt: skip
-    headers = {"Authorization": f"Bearer {token}"}
+    client, headers = api_client(settings, tenant_id)
     redis_client = redis.Redis.from_url(settings.redis_url)
 
     def bump() -> None:  # what the drain does after a commit: the next answer is a miss

@@ -17,13 +17,11 @@ from typing import Any
 
 import redis
 
-from bench.figures import Row, p95_row, percentiles, standalone, timed
+from bench.figures import Row, api_client, p95_row, percentiles, standalone, timed
 from bench.insights import CACHED_P95_MS, UNCACHED_P95_MS, seed
 from bench.services import analyze
 from core.settings import Settings
 from core.versions import bump_versions
-from dashboard_api.app import create_app
-from dashboard_api.tokens import issue_access_token
 from models.db import session_scope
 from writes.rollups import rebuild
 
@@ -34,12 +32,7 @@ def _resident_bytes() -> int:
 
 
 def measure(settings: Settings, tenant_id: uuid.UUID, *, samples: int) -> dict[str, Any]:
-    client = create_app(settings).test_client()
-    token = issue_access_token(
-        settings, tenant_id=tenant_id, user_id=uuid.uuid4(), role="analyst",
-        email="bench@example.com", generation=0,
-    )  # fmt: skip
-    headers = {"Authorization": f"Bearer {token}"}
+    client, headers = api_client(settings, tenant_id)
     redis_client = redis.Redis.from_url(settings.redis_url)
 
     def bump() -> None:
