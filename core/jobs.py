@@ -33,6 +33,8 @@ ANALYTICS_TENANT = "cartwheel.recompute_analytics"
 # Predictive CLV (workers/analytics/clv_tasks.py): every tenant nightly, or one on demand.
 CLV_FIT_ALL = "cartwheel.fit_clv_all"
 CLV_FIT = "cartwheel.fit_clv"
+# One tenant's daily rollups rebuilt in its zone now (after shop/update changed the zone).
+REBUILD_ROLLUPS = "cartwheel.rebuild_rollups"
 
 # The Admin API sync: long runs that wait on Shopify (bulk operations, rate limits). They travel
 # on a queue of their own, consumed by a pool of their own, so that no number of them can take
@@ -41,6 +43,7 @@ CLV_FIT = "cartwheel.fit_clv"
 SYNC_JOBS = frozenset(
     {RECONCILE_ALL, RECONCILE_TENANT, BACKFILL, REFRESH, ANALYTICS_ALL, ANALYTICS_TENANT}
     | {CLV_FIT_ALL, CLV_FIT}  # model fits: seconds of CPU each, kept away from the drains
+    | {REBUILD_ROLLUPS}  # every day of a shop's history recomputed: seconds to minutes of SQL
 )
 
 JOBS = (
@@ -57,6 +60,7 @@ JOBS = (
     ANALYTICS_TENANT,
     CLV_FIT_ALL,
     CLV_FIT,
+    REBUILD_ROLLUPS,
 )
 
 

@@ -6,8 +6,9 @@ The topics of each resource (customers/create, orders/delete, ...) belong to its
 
 from __future__ import annotations
 
-# The app itself: recorded in the event log, acted on by the compliance job.
-APP_TOPICS = frozenset({"app/uninstalled"})
+# The app and the shop itself (its time zone): recorded in the event log, acted on by the
+# compliance job.
+APP_TOPICS = frozenset({"app/uninstalled", "shop/update"})
 # Shopify's mandatory compliance webhooks: recorded, then acted on by the compliance job.
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 # Recorded only; a running backfill watches for its bulk operation's finish notice.

@@ -117,6 +117,8 @@ LIMITS: dict[str, Limits] = {
     # A CLV fit of 100k customers: a minute with a cold compile cache, seconds after it.
     jobs.CLV_FIT_ALL: Limits(60, 120),
     jobs.CLV_FIT: Limits(600, 660),
+    # A rebuild recomputes a shop's whole history in one transaction, 31 days per statement.
+    jobs.REBUILD_ROLLUPS: Limits(600, 660),
 }
 
 

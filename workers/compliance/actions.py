@@ -1,8 +1,10 @@
-"""Act on compliance and app webhooks: redact or export a customer, erase a shop, uninstall.
+"""Act on compliance and app webhooks: redact or export a customer, erase a shop, uninstall,
+take a shop's new time zone.
 
-The drain only records app/uninstalled, customers/data_request, customers/redact and shop/redact
-in the event log (status `recorded`). A periodic job picks them up here, so none is lost when a
-worker dies: an event leaves `recorded` in the same transaction that carries out its action.
+The drain only records app/uninstalled, shop/update, customers/data_request, customers/redact
+and shop/redact in the event log (status `recorded`). A periodic job picks them up here, so none
+is lost when a worker dies: an event leaves `recorded` in the same transaction that carries out
+its action.
 
 A valid signature proves only that the sender knows the webhook secret, so shop/redact and
 customers/redact are not carried out at once: each becomes a hold (`shops.holds`, event status
@@ -14,15 +16,18 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core import jobs
 from core.errors import TransientError, is_transient
 from core.topics import ACTED_ON_TOPICS
 from models import ComplianceAction, ComplianceHold, CustomerExport, Tenant, WebhookEvent
@@ -44,6 +49,7 @@ ACTION_OF = {
     "customers/data_request": "export_customer",
     "shop/redact": "erase_shop",
     "app/uninstalled": "uninstall",
+    "shop/update": "update_shop",
 }
 
 
@@ -268,11 +274,41 @@ def _uninstall(session: Session, event: Recorded) -> Action:
     return Action("app/uninstalled", "uninstall", detail={"previous_status": previous})
 
 
+def _update_shop(session: Session, event: Recorded) -> Action:
+    """Take the shop's new time zone; its rollups are rebuilt in it after the commit."""
+    tenant, zone = event.tenant, event.payload.get("iana_timezone")
+    if not isinstance(zone, str):
+        return Action("shop/update", "update_shop", "rejected", reason="body has no iana_timezone")
+    if not _known_zone(session, zone):
+        reason = "iana_timezone is not a known time zone"
+        return Action("shop/update", "update_shop", "rejected", reason=reason)
+    if zone == tenant.timezone:
+        return Action("shop/update", "update_shop", detail={"timezone": zone, "unchanged": True})
+    previous = tenant.timezone
+    tenant.timezone = zone
+    session.flush()
+    return Action("shop/update", "update_shop", detail={"timezone_was": previous, "timezone": zone})
+
+
+def _known_zone(session: Session, name: str) -> bool:
+    """An IANA zone both Python and PostgreSQL know: reports bucket days with either."""
+    if name not in _iana_zones():
+        return False
+    known = text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :tz)")
+    return bool(session.scalar(known, {"tz": name}))
+
+
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 HANDLERS: dict[str, Callable[[Session, Recorded], Action]] = {
     "customers/redact": _redact,
     "customers/data_request": _export,
     "shop/redact": _erase_shop,
     "app/uninstalled": _uninstall,
+    "shop/update": _update_shop,
 }
 
 
@@ -300,6 +336,10 @@ def act_on_recorded_events(res: Resources, *, limit: int = 100) -> list[Action]:
             continue
         if action is None:
             continue
+        if "timezone_was" in action.detail:
+            # Only now it has committed: the rebuild reads the new zone. Until it runs the
+            # rollups' zone differs from the shop's, so the reports answer from the rows.
+            res.producer.enqueue(jobs.REBUILD_ROLLUPS, {"tenant_id": str(tenant_id)})
         res.bump_versions([tenant_id])
         metrics.ACTIONS.labels(action.topic, action.outcome).inc()
         metrics.ACTION_SECONDS.labels(action.topic).observe(time.perf_counter() - started)

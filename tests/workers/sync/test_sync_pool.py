@@ -222,6 +222,7 @@ def test_sync_jobs_travel_on_their_own_queue(settings: Settings) -> None:
     admin_api = {jobs.BACKFILL, jobs.RECONCILE_ALL, jobs.RECONCILE_TENANT, jobs.REFRESH}
     # Heavy per-shop computations share the pool: they must not delay a drain either.
     computed = {jobs.ANALYTICS_ALL, jobs.ANALYTICS_TENANT, jobs.CLV_FIT_ALL, jobs.CLV_FIT}
+    computed |= {jobs.REBUILD_ROLLUPS}
     assert sync == admin_api | computed == jobs.SYNC_JOBS
     assert routes[jobs.DRAIN]["queue"] == jobs.tasks_queue(settings) != jobs.sync_queue(settings)
     assert jobs.queues(settings) == sorted([jobs.tasks_queue(settings), jobs.sync_queue(settings)])
