@@ -3,15 +3,20 @@ movement, acquisition cohorts, and the on-demand recompute (docs/metrics.md, "Cu
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask import Response
+from marshmallow import Schema
+
 from core import jobs
+from dashboard_api import cache
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
-from dashboard_api.context import current_producer, current_settings
+from dashboard_api.context import current_producer, current_redis, current_settings
 from dashboard_api.csv_export import columns_of, csv_response, document_csv, wants_csv
 from dashboard_api.db import tenant_session
 from dashboard_api.errors import Invalid, NotFound
@@ -32,6 +37,7 @@ from dashboard_api.views.data.customer_schemas import (
     RfmSegmentsOut,
 )
 from dashboard_api.views.data.fields import BIGINT_MAX
+from dashboard_api.views.data.insights import cached_json, json_answer
 
 blp = Blueprint(
     "customer_analytics",
@@ -43,6 +49,7 @@ MAX_COHORT_DAYS = 3 * 366
 _PAGING = ("limit", "cursor", "sort", "format")
 # Rows per read of a CSV export: memory stays flat however many customers there are.
 _CSV_BATCH = 1000
+_MOVEMENT, _COHORTS = RfmMovementOut(), CohortsOut()
 
 
 def _today(session: Any, tenant_id: Any) -> tuple[str, date]:
@@ -135,47 +142,72 @@ def get_rfm() -> dict[str, Any]:
 @require_role(*READ_ROLES)
 @blp.arguments(AnalyticsPeriodArgs, location="query")
 @blp.response(200, RfmMovementOut)
-def get_rfm_movement(args: dict[str, Any]) -> dict[str, Any]:
+def get_rfm_movement(args: dict[str, Any]) -> Response:
     """How customers moved between segments from the snapshot of `from` to that of `to`
 
     Each side is the newest daily snapshot taken on that day or before it. A customer only in
     the later snapshot moved from null (new), one only in the earlier to null (deleted).
+    Answers are cached until the shop's data changes or its analytics are recomputed
+    (`X-Cache: hit|miss`).
     """
     principal = current_principal()
-    with tenant_session(current_settings(), principal.tenant_id) as session:
+    settings, client = current_settings(), current_redis()
+    # Before any data is read: see dashboard_api/cache.py.
+    version = cache.tenant_version(client, settings, principal.tenant_id)
+    with tenant_session(settings, principal.tenant_id) as session:
         _, today = _today(session, principal.tenant_id)
         start, end = _period(args, today, 10 * 366)
-        first = snapshot_on_or_before(session, principal.tenant_id, start)
-        second = snapshot_on_or_before(session, principal.tenant_id, end)
-        if first is None or second is None:
-            raise NotFound("No RFM snapshot on or before `from`.", code="no_snapshot")
-        moves = movement(session, tenant_id=principal.tenant_id, first=first, second=second)
-    return {"from_snapshot": first, "to_snapshot": second, "moves": moves}
+
+        def body() -> bytes:
+            first = snapshot_on_or_before(session, principal.tenant_id, start)
+            second = snapshot_on_or_before(session, principal.tenant_id, end)
+            if first is None or second is None:
+                raise NotFound("No RFM snapshot on or before `from`.", code="no_snapshot")
+            moves = movement(session, tenant_id=principal.tenant_id, first=first, second=second)
+            found = {"from_snapshot": first, "to_snapshot": second, "moves": moves}
+            return _dumped(_MOVEMENT, found)
+
+        what = ("rfm-movement", (start.isoformat(), end.isoformat()))
+        return json_answer(*cached_json(client, settings, principal.tenant_id, version, what, body))
 
 
 @blp.route("/analytics/cohorts", methods=["GET"])
 @require_role(*READ_ROLES)
 @blp.arguments(AnalyticsPeriodArgs, location="query")
 @blp.response(200, CohortsOut)
-def get_cohorts(args: dict[str, Any]) -> dict[str, Any]:
+def get_cohorts(args: dict[str, Any]) -> Response:
     """Monthly acquisition cohorts first ordering in the range, and its returning customer rate
 
-    Cohorts as of the last recompute; the returning customer rate is read live. Days and months
-    are the shop's; the range spans at most three years (default: since the same month a year
-    ago).
+    Cohorts as of the last recompute; the returning customer rate is read from the orders. Days
+    and months are the shop's; the range spans at most three years (default: since the same
+    month a year ago). Answers are cached until the shop's data changes or its analytics are
+    recomputed (`X-Cache: hit|miss`).
     """
     principal = current_principal()
-    with tenant_session(current_settings(), principal.tenant_id) as session:
+    settings, client = current_settings(), current_redis()
+    # Before any data is read: see dashboard_api/cache.py.
+    version = cache.tenant_version(client, settings, principal.tenant_id)
+    with tenant_session(settings, principal.tenant_id) as session:
         tz, today = _today(session, principal.tenant_id)
         start, end = _period(args, today, MAX_COHORT_DAYS)
-        table = cohort_table(
-            session, tenant_id=principal.tenant_id, first_month=start.replace(day=1),
-            last_month=end,
-        )  # fmt: skip
-        rate = returning_customers(
-            session, tenant_id=principal.tenant_id, start=start, end=end, tz=tz
-        )
-    return {"start": start, "end": end, "tz": tz, **table, "returning_customers": rate}
+
+        def body() -> bytes:
+            table = cohort_table(
+                session, tenant_id=principal.tenant_id, first_month=start.replace(day=1),
+                last_month=end,
+            )  # fmt: skip
+            rate = returning_customers(
+                session, tenant_id=principal.tenant_id, start=start, end=end, tz=tz
+            )
+            found = {"start": start, "end": end, "tz": tz, **table, "returning_customers": rate}
+            return _dumped(_COHORTS, found)
+
+        what = ("cohorts", (start.isoformat(), end.isoformat(), tz))
+        return json_answer(*cached_json(client, settings, principal.tenant_id, version, what, body))
+
+
+def _dumped(schema: Schema, answer: dict[str, Any]) -> bytes:
+    return json.dumps(schema.dump(answer), separators=(",", ":")).encode()
 
 
 @blp.route("/analytics/recompute", methods=["POST"])

@@ -12,9 +12,17 @@ from dashboard_api import cache
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
+from dashboard_api.csv_export import CsvFormatArgs, document_csv, wants_csv
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.sales import sales_report
-from dashboard_api.views.data.insights import InsightsArgs, answer, day_range, segment
+from dashboard_api.views.data.insights import (
+    InsightsArgs,
+    answer,
+    cached_body,
+    csv_of,
+    day_range,
+    segment,
+)
 from dashboard_api.views.data.schemas import Money
 
 blp = Blueprint(
@@ -47,8 +55,12 @@ class SalesFiguresOut(Schema):
     )
 
 
-class SalesDayOut(SalesFiguresOut):
+class _Day(Schema):
     date = fields.Date(required=True)
+
+
+class SalesDayOut(SalesFiguresOut, _Day):
+    """One day's figures; `date` first (marshmallow orders the bases' fields last to first)."""
 
 
 class SalesReportOut(Schema):
@@ -62,13 +74,18 @@ class SalesReportOut(Schema):
     days = fields.List(fields.Nested(SalesDayOut), required=True)
 
 
+class SalesReportArgs(InsightsArgs, CsvFormatArgs):
+    pass
+
+
 _SCHEMA = SalesReportOut()
 
 
 @blp.route("/sales", methods=["GET"])
 @require_role(*READ_ROLES)
-@blp.arguments(InsightsArgs, location="query")
+@blp.arguments(SalesReportArgs, location="query")
 @blp.response(200, SalesReportOut)
+@document_csv(blp)
 def sales(args: dict[str, Any]) -> Response:
     """The sales report for a range of days in the shop's time zone
 
@@ -78,8 +95,10 @@ def sales(args: dict[str, Any]) -> Response:
     negative. Test and deleted orders and gift cards are left out. Ranges span at most three
     years (1096 days); `channel` and `customer_type` narrow the report to one segment. The
     figures come from daily rollups kept in step with every write (in the shop's zone; another
-    zone is summed from the rows, with the same answer).
-    Answers are cached until the shop's data changes (`X-Cache: hit|miss`).
+    zone is summed from the rows, with the same answer). `format=csv` gives the days
+    (`days`) as CSV, one row per day with the JSON's figures under the same names; the
+    range's `totals` are JSON only.
+    Answers are cached until the shop's data changes (`X-Cache: hit|miss`), CSV too.
     """
     principal = current_principal()
     settings, client = current_settings(), current_redis()
@@ -92,6 +111,12 @@ def sales(args: dict[str, Any]) -> Response:
             report = sales_report(session, tenant_id=principal.tenant_id, rng=rng, segment=seg)
         return json.dumps(_SCHEMA.dump(report), separators=(",", ":")).encode()
 
-    return answer(
-        client, settings, principal.tenant_id, version, ("sales" + seg.key(), rng), compute
+    what = ("sales" + seg.key(), rng)
+    if not wants_csv(args):
+        return answer(client, settings, principal.tenant_id, version, what, compute)
+    return csv_of(
+        cached_body(client, settings, principal.tenant_id, version, what, compute),
+        ("days", SalesDayOut),
+        filename=f"sales-report-{rng.start}-{rng.end}",
+        tz=rng.tz,
     )
