@@ -9,6 +9,10 @@ construction, what a recompute from the rows gives. docs/metrics.md defines ever
 
 from __future__ import annotations
 
+# Where a report narrows the counted orders to some customers (dashboard_api/queries/sales.py
+# puts a condition here); the rollups never do.
+CUSTOMERS_SLOT = "/* customers */"
+
 # When an order counts and was placed, when a refund was made: CASE, not COALESCE, so that the
 # expression indexes (migrations 0005 and 0013) apply under row-level security.
 PLACED_AT = "CASE WHEN {t}.processed_at IS NOT NULL THEN {t}.processed_at ELSE {t}.created_at END"
@@ -28,7 +32,7 @@ counted AS NOT MATERIALIZED (
            COALESCE(o.total_refunded, 0) AS total_refunded,
            {PLACED_AT.format(t="o")} AS placed_at
     FROM orders AS o
-    WHERE o.tenant_id = :tenant AND o.deleted_at IS NULL AND o.test IS NOT TRUE
+    WHERE o.tenant_id = :tenant AND o.deleted_at IS NULL AND o.test IS NOT TRUE {CUSTOMERS_SLOT}
 ),
 -- Every lookup below is a LATERAL with OFFSET 0: an index scan per window or per order, which
 -- the planner cannot turn into a scan of the shop's whole table on a bad row estimate.

@@ -9,13 +9,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, exists, func, literal, select, tuple_
+from sqlalchemy import Numeric, any_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import ALL, Segment
-from models import Customer, Order
+from models import Customer, CustomerAnalytics, Order
 
 ZERO = Decimal(0)
 
@@ -46,7 +46,8 @@ def counted_orders(
 
 
 def in_segment(tenant_id: uuid.UUID, segment: Segment) -> list[ColumnElement[bool]]:
-    """SQL: the order is of the segment's channel and customer type (writes/rollup_sql.py)."""
+    """SQL: the order is of the segment's channel, customer type (writes/rollup_sql.py) and
+    customers."""
     conditions: list[ColumnElement[bool]] = []
     if segment.channel is not None:
         conditions.append(func.coalesce(Order.source_name, "") == segment.channel)
@@ -68,6 +69,15 @@ def in_segment(tenant_id: uuid.UUID, segment: Segment) -> list[ColumnElement[boo
             < tuple_(placed_at(), Order.shopify_id),
         )  # fmt: skip
         conditions += [Order.customer_id.is_not(None), before if kind == "returning" else ~before]
+    if segment.narrows_customers:
+        chosen = select(CustomerAnalytics.customer_id).where(
+            CustomerAnalytics.tenant_id == tenant_id
+        )
+        if segment.rfm_segment is not None:
+            chosen = chosen.where(CustomerAnalytics.segment == segment.rfm_segment)
+        if segment.tag is not None:
+            chosen = chosen.where(literal(segment.tag) == any_(CustomerAnalytics.tags))
+        conditions.append(Order.customer_id.in_(chosen))
     return conditions
 
 

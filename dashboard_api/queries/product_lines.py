@@ -19,6 +19,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from writes.rollup_sql import CUSTOMERS_SLOT
+
 FROM_ROWS = """
 WITH
 bounds AS (
@@ -35,13 +37,14 @@ counted AS NOT MATERIALIZED (
 ),
 needed AS (
     SELECT c.* FROM counted AS c, bounds AS b
-    WHERE (c.placed_at >= b.lo AND c.placed_at < b.hi)
+    WHERE ((c.placed_at >= b.lo AND c.placed_at < b.hi)
        OR (c.cancelled_at >= b.lo AND c.cancelled_at < b.hi)
        OR EXISTS (
            SELECT 1 FROM refunds AS r
            WHERE r.tenant_id = :tenant AND r.order_id = c.shopify_id
              AND COALESCE(r.processed_at, r.created_at) >= b.lo
-             AND COALESCE(r.processed_at, r.created_at) < b.hi)
+             AND COALESCE(r.processed_at, r.created_at) < b.hi))
+      /* customers */
 ),
 typed AS (
     SELECT n.*,
@@ -131,9 +134,10 @@ SELECT r.day >= CAST(:split_day AS date) AS current, r.* FROM ({FROM_ROWS}) AS r
 """  # noqa: S608 (built from constants only)
 
 
-def rows_source() -> str:
-    """The rows of both periods from the orders (`current`: on or after :split_day)."""
-    return _FROM_ROWS
+def rows_source(customers: str = "") -> str:
+    """The rows of both periods from the orders (`current`: on or after :split_day), of the
+    orders the condition `customers` (on alias `c`) keeps."""
+    return _FROM_ROWS.replace(CUSTOMERS_SLOT, customers)
 
 
 def rollup_source(params: dict[str, Any], periods: list[tuple[date, date, bool]]) -> str:

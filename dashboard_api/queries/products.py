@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dashboard_api.queries.insights import shop_currency
 from dashboard_api.queries.product_lines import rollup_source, rows_source
 from dashboard_api.queries.ranges import DayRange
+from dashboard_api.queries.sales import customers_condition
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -111,7 +112,10 @@ def products_report(
         "split_day": rng.start.isoformat(),
         "after_day": (rng.end + timedelta(days=1)).isoformat(),
     }
-    from_rollup = rollup_zone(session, tenant_id=tenant_id) == rng.tz
+    # The customers of an RFM segment or with a tag (customer_analytics): from the rows only.
+    narrowed = filters.get("segment") is not None or filters.get("tag") is not None
+    params |= {"rfm_segment": filters.get("segment"), "tag": filters.get("tag")}
+    from_rollup = not narrowed and rollup_zone(session, tenant_id=tenant_id) == rng.tz
     dims, labels = [], []
     for name in ("channel", "customer_type"):
         if filters.get(name) is not None:
@@ -127,7 +131,7 @@ def products_report(
         after = rng.end + timedelta(days=1)
         source = rollup_source(params, [(before, rng.start, False), (rng.start, after, True)])
     else:
-        source = rows_source()
+        source = rows_source(customers_condition("c") if narrowed else "")
     sql = _GROUPED.format(
         source=source, dims=" ".join(dims), labels=" ".join(labels), columns=columns, keys=keys
     )

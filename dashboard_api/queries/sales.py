@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard_api.queries.ranges import DayRange
+from writes.rollup_sql import CUSTOMERS_SLOT
 from writes.sales_sql import SALES_SQL
 
 ZERO = Decimal(0)
@@ -39,19 +40,42 @@ CUSTOMER_TYPES = ("new", "returning", "guest")
 
 @dataclass(frozen=True)
 class Segment:
-    """Which orders a report counts: one sales channel, one customer type, or all."""
+    """Which orders a report counts: of one sales channel, one customer type, the customers of
+    one RFM segment or with one tag (as of the last analytics recompute), or all."""
 
     channel: str | None = None
     customer_type: str | None = None
+    rfm_segment: str | None = None
+    tag: str | None = None  # lower case
+
+    @property
+    def narrows_customers(self) -> bool:
+        return self.rfm_segment is not None or self.tag is not None
 
     def key(self) -> str:
         """For cache keys: empty when nothing is filtered."""
-        if self.channel is None and self.customer_type is None:
+        if self == ALL:
             return ""
-        return f"|channel={self.channel or ''}|type={self.customer_type or ''}"
+        return (
+            f"|channel={self.channel or ''}|type={self.customer_type or ''}"
+            f"|rfm={self.rfm_segment or ''}|tag={self.tag or ''}"
+        )
 
 
 ALL = Segment()
+
+
+def customers_condition(alias: str) -> str:
+    """SQL: the order `alias` is of a customer in :rfm_segment and with :tag (either may be
+    null), by the last analytics recompute (workers/analytics)."""
+    return f"""AND {alias}.customer_id IN (
+    SELECT ca.customer_id FROM customer_analytics AS ca
+    WHERE ca.tenant_id = :tenant
+      AND (CAST(:rfm_segment AS text) IS NULL OR ca.segment = :rfm_segment)
+      AND (CAST(:tag AS text) IS NULL OR CAST(:tag AS text) = ANY(ca.tags))
+)"""  # noqa: S608 (built from constants only)
+
+
 _WHERE = """
     (CAST(:channel AS text) IS NULL OR channel = :channel)
     AND (CAST(:customer_type AS text) IS NULL OR customer_type = :customer_type)
@@ -76,15 +100,20 @@ def daily_sums(
         "tz": rng.tz,
         "channel": segment.channel,
         "customer_type": segment.customer_type,
+        "rfm_segment": segment.rfm_segment,
+        "tag": segment.tag,
     }
-    if rollup_zone(session, tenant_id=tenant_id) == rng.tz:
+    if not segment.narrows_customers and rollup_zone(session, tenant_id=tenant_id) == rng.tz:
         sql = (
             f"SELECT day, {sums} FROM sales_daily WHERE tenant_id = :tenant "  # noqa: S608
             f"AND day >= :first AND day <= :last AND {_WHERE} GROUP BY day"
         )
         params |= {"first": rng.start, "last": rng.end}
     else:
-        sql = f"SELECT day, {sums} FROM ({SALES_SQL}) AS q WHERE {_WHERE} GROUP BY day"  # noqa: S608
+        rows = SALES_SQL.replace(
+            CUSTOMERS_SLOT, customers_condition("o") if segment.narrows_customers else ""
+        )
+        sql = f"SELECT day, {sums} FROM ({rows}) AS q WHERE {_WHERE} GROUP BY day"  # noqa: S608
         params |= {"starts": [rng.start], "ends": [rng.end + timedelta(days=1)]}
     return {row.day: row for row in session.execute(text(sql), params)}
 

@@ -18,8 +18,17 @@ from dashboard_api import cache
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
+from dashboard_api.csv_export import (
+    CsvFormatArgs,
+    column,
+    columns_of,
+    csv_response,
+    document_csv,
+    wants_csv,
+)
 from dashboard_api.db import tenant_session
 from dashboard_api.errors import Invalid
+from dashboard_api.queries.customers import SEGMENTS
 from dashboard_api.queries.insights import PARTS, assemble
 from dashboard_api.queries.ranges import (
     DayRange,
@@ -62,9 +71,23 @@ class InsightsArgs(Schema):
             "or `guest` (no customer) orders; docs/metrics.md has the definition."
         },
     )
+    segment = fields.String(
+        validate=validate.OneOf(SEGMENTS),
+        metadata={
+            "description": "Only orders of the customers in this RFM segment, as "
+            "`/api/analytics/customers?segment=` lists them (the last analytics recompute's)."
+        },
+    )
+    tag = fields.String(
+        validate=[validate.Length(min=1, max=255), no_nul],
+        metadata={
+            "description": "Only orders of the customers with this tag (case-insensitive), as "
+            "`/api/analytics/customers?tag=` lists them."
+        },
+    )
 
 
-class InsightsQuery(InsightsArgs):
+class InsightsQuery(InsightsArgs, CsvFormatArgs):
     shopify = fields.Boolean(
         load_default=False,
         metadata={
@@ -180,6 +203,7 @@ _SCHEMA = InsightsOut()
 @require_role(*READ_ROLES)
 @blp.arguments(InsightsQuery, location="query")
 @blp.response(200, InsightsOut)
+@document_csv(blp)
 def insights(args: dict[str, Any]) -> Response:
     """Insights for a range of days in the shop's time zone
 
@@ -187,7 +211,9 @@ def insights(args: dict[str, Any]) -> Response:
     there is nothing to divide by. docs/metrics.md has every definition. Ranges span at most
     three years (1096 days). `channel` and `customer_type` narrow the order figures, buyers
     and top customers to one segment (customers, checkouts and carts stay the shop's whole).
-    Answers are cached until the shop's data changes (`X-Cache: hit|miss`).
+    `format=csv` gives the revenue by day (`revenue_by_day`, with `shopify_net_sales` only
+    with `shopify=true`) as CSV, one row per day; the other parts are JSON only.
+    Answers are cached until the shop's data changes (`X-Cache: hit|miss`), CSV too.
     """
     principal = current_principal()
     settings, client = current_settings(), current_redis()
@@ -203,7 +229,15 @@ def insights(args: dict[str, Any]) -> Response:
         return json.dumps(_SCHEMA.dump(result), separators=(",", ":")).encode()
 
     name = ("insights+shopify" if with_shopify else "insights") + seg.key()
-    return answer(client, settings, principal.tenant_id, version, (name, rng), body)
+    if not wants_csv(args):
+        return answer(client, settings, principal.tenant_id, version, (name, rng), body)
+    return csv_of(
+        cached_body(client, settings, principal.tenant_id, version, (name, rng), body),
+        ("revenue_by_day", DayOut),
+        filename=f"insights-revenue-by-day-{rng.start}-{rng.end}",
+        tz=rng.tz,
+        skip=() if with_shopify else ("shopify_net_sales",),
+    )
 
 
 def answer(
@@ -216,15 +250,58 @@ def answer(
 ) -> Response:
     """A range answer from the cache, else computed and cached under the data version read
     before any data was (dashboard_api/cache.py)."""
+    return json_answer(*cached_body(client, settings, tenant_id, version, what, compute_body))
+
+
+def cached_body(
+    client: Any,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    version: int,
+    what: tuple[str, DayRange],
+    compute_body: Callable[[], bytes],
+) -> tuple[bytes, str]:
+    """A range answer's JSON body, and `hit` or `miss` (see `answer`)."""
     name, rng = what
     parts = (rng.start.isoformat(), rng.end.isoformat(), rng.tz)
-    key = cache.answer_key(settings, tenant_id, version, name, parts)
+    return cached_json(client, settings, tenant_id, version, (name, parts), compute_body)
+
+
+def cached_json(
+    client: Any,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    version: int,
+    what: tuple[str, tuple[str, ...]],
+    compute_body: Callable[[], bytes],
+) -> tuple[bytes, str]:
+    """The JSON body cached under `what` (a kind and the parts of its key) and the version,
+    else computed and stored; and `hit` or `miss`."""
+    key = cache.answer_key(settings, tenant_id, version, *what)
     body = cache.load_answer(client, key)
     if body is not None:
-        return _json(body, "hit")
+        return body, "hit"
     body = compute_body()
     cache.store_answer(client, key, body)
-    return _json(body, "miss")
+    return body, "miss"
+
+
+def csv_of(
+    cached: tuple[bytes, str],
+    part: tuple[str, type[Schema]],
+    *,
+    filename: str,
+    tz: str,
+    skip: tuple[str, ...] = (),
+) -> Response:
+    """The rows of one list of a cached JSON answer (its name and row schema) as CSV. The
+    values are the JSON's own text (exact money), so each column takes them as they are."""
+    body, state = cached
+    name, schema = part
+    columns = [column(c.name) for c in columns_of(schema, skip=skip)]
+    response = csv_response(columns, json.loads(body)[name], filename=filename, tz=tz)
+    response.headers["X-Cache"] = state
+    return response
 
 
 def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) -> DayRange:
@@ -239,8 +316,15 @@ def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) ->
 
 
 def segment(args: dict[str, Any]) -> Segment:
-    """The orders the query asks about: a channel, a customer type, or all of them."""
-    return Segment(channel=args.get("channel"), customer_type=args.get("customer_type"))
+    """The orders the query asks about: of a channel, a customer type, the customers of an RFM
+    segment or with a tag, or all of them."""
+    tag = args.get("tag")
+    return Segment(
+        channel=args.get("channel"),
+        customer_type=args.get("customer_type"),
+        rfm_segment=args.get("segment"),
+        tag=tag.strip().lower() if tag is not None else None,
+    )
 
 
 def compute(
@@ -279,7 +363,8 @@ def _run_part(
         return part(session, tenant_id=tenant_id, rng=rng, segment=segment)
 
 
-def _json(body: bytes, state: str) -> Response:
+def json_answer(body: bytes, state: str) -> Response:
+    """A JSON body as the answer, `X-Cache` telling whether it came from the cache."""
     response = Response(body, mimetype="application/json")
     response.headers["X-Cache"] = state
     response.headers["Cache-Control"] = "private, no-cache"

@@ -137,7 +137,7 @@ class ProductsReportOut(Schema):
 
 
 _SCHEMA = ProductsReportOut()
-_FILTERS = ("product_type", "vendor", "channel", "customer_type")
+_FILTERS = ("product_type", "vendor", "channel", "customer_type", "segment", "tag")
 
 
 @blp.route("/products", methods=["GET"])
@@ -161,6 +161,8 @@ def products(args: dict[str, Any]) -> Response:
     rng = day_range(settings, principal.tenant_id, args)
     group_by = args["group_by"]
     filters = {name: args[name] for name in _FILTERS if args.get(name) is not None}
+    if "tag" in filters:
+        filters["tag"] = filters["tag"].strip().lower()
 
     def compute() -> dict[str, Any]:
         with tenant_session(settings, principal.tenant_id) as session:
