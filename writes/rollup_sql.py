@@ -9,9 +9,9 @@ construction, what a recompute from the rows gives. docs/metrics.md defines ever
 
 from __future__ import annotations
 
-# Where a report narrows the counted orders to some customers (dashboard_api/queries/sales.py
-# puts a condition here); the rollups never do.
-CUSTOMERS_SLOT = "/* customers */"
+# Where a report narrows the counted orders (to some customers' orders, or those with a line
+# of some products: dashboard_api/queries/sales.py puts a condition here); the rollups never do.
+ORDERS_SLOT = "/* orders */"
 
 # When an order counts and was placed, when a refund was made: CASE, not COALESCE, so that the
 # expression indexes (migrations 0005 and 0013) apply under row-level security.
@@ -32,7 +32,7 @@ counted AS NOT MATERIALIZED (
            COALESCE(o.total_refunded, 0) AS total_refunded,
            {PLACED_AT.format(t="o")} AS placed_at
     FROM orders AS o
-    WHERE o.tenant_id = :tenant AND o.deleted_at IS NULL AND o.test IS NOT TRUE {CUSTOMERS_SLOT}
+    WHERE o.tenant_id = :tenant AND o.deleted_at IS NULL AND o.test IS NOT TRUE {ORDERS_SLOT}
 ),
 -- Every lookup below is a LATERAL with OFFSET 0: an index scan per window or per order, which
 -- the planner cannot turn into a scan of the shop's whole table on a bad row estimate.

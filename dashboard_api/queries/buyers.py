@@ -13,6 +13,7 @@ from sqlalchemy import Numeric, any_, case, exists, func, literal, select, tuple
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
+from dashboard_api.queries.filters import has_line_of
 from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import ALL, Segment
 from models import Customer, CustomerAnalytics, Order
@@ -78,6 +79,8 @@ def in_segment(tenant_id: uuid.UUID, segment: Segment) -> list[ColumnElement[boo
         if segment.tag is not None:
             chosen = chosen.where(literal(segment.tag) == any_(CustomerAnalytics.tags))
         conditions.append(Order.customer_id.in_(chosen))
+    if segment.narrows_products:
+        conditions.append(has_line_of(segment.product_type, segment.vendor))
     return conditions
 
 

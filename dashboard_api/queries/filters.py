@@ -94,7 +94,7 @@ def order_filters(args: Mapping[str, Any]) -> Conditions:
     if args.get("customer_type") is not None:
         out.append(customer_type_is(args["customer_type"]))
     if args.get("product_type") is not None or args.get("vendor") is not None:
-        out.append(_has_line_of(args.get("product_type"), args.get("vendor")))
+        out.append(has_line_of(args.get("product_type"), args.get("vendor")))
     if args.get("customer_tag") is not None:
         out.append(_customer_tagged(args["customer_tag"]))
     return out
@@ -123,7 +123,7 @@ def customer_type_is(kind: str) -> ColumnElement[bool]:
     return and_(counted, ~before if kind == "new" else before)
 
 
-def _has_line_of(product_type: str | None, vendor: str | None) -> ColumnElement[bool]:
+def has_line_of(product_type: str | None, vendor: str | None) -> ColumnElement[bool]:
     """Orders with at least one line of a product of that type and vendor (the product's own,
     from the products table, case-insensitive)."""
     conditions = [

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from writes.rollup_sql import CUSTOMERS_SLOT
+from writes.rollup_sql import ORDERS_SLOT
 
 FROM_ROWS = """
 WITH
@@ -44,7 +44,7 @@ needed AS (
            WHERE r.tenant_id = :tenant AND r.order_id = c.shopify_id
              AND COALESCE(r.processed_at, r.created_at) >= b.lo
              AND COALESCE(r.processed_at, r.created_at) < b.hi))
-      /* customers */
+      /* orders */
 ),
 typed AS (
     SELECT n.*,
@@ -134,10 +134,10 @@ SELECT r.day >= CAST(:split_day AS date) AS current, r.* FROM ({FROM_ROWS}) AS r
 """  # noqa: S608 (built from constants only)
 
 
-def rows_source(customers: str = "") -> str:
+def rows_source(orders: str = "") -> str:
     """The rows of both periods from the orders (`current`: on or after :split_day), of the
-    orders the condition `customers` (on alias `c`) keeps."""
-    return _FROM_ROWS.replace(CUSTOMERS_SLOT, customers)
+    orders the condition `orders` (on alias `c`) keeps."""
+    return _FROM_ROWS.replace(ORDERS_SLOT, orders)
 
 
 def rollup_source(params: dict[str, Any], periods: list[tuple[date, date, bool]]) -> str:

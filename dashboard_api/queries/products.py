@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from dashboard_api.queries.insights import shop_currency
 from dashboard_api.queries.product_lines import rollup_source, rows_source
 from dashboard_api.queries.ranges import DayRange
-from dashboard_api.queries.sales import customers_condition
+from dashboard_api.queries.sales import Segment, orders_condition
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -113,8 +113,9 @@ def products_report(
         "after_day": (rng.end + timedelta(days=1)).isoformat(),
     }
     # The customers of an RFM segment or with a tag (customer_analytics): from the rows only.
-    narrowed = filters.get("segment") is not None or filters.get("tag") is not None
-    params |= {"rfm_segment": filters.get("segment"), "tag": filters.get("tag")}
+    customers = Segment(rfm_segment=filters.get("segment"), tag=filters.get("tag"))
+    narrowed = orders_condition("c", customers)
+    params |= {"rfm_segment": customers.rfm_segment, "tag": customers.tag}
     from_rollup = not narrowed and rollup_zone(session, tenant_id=tenant_id) == rng.tz
     dims, labels = [], []
     for name in ("channel", "customer_type"):
@@ -131,7 +132,7 @@ def products_report(
         after = rng.end + timedelta(days=1)
         source = rollup_source(params, [(before, rng.start, False), (rng.start, after, True)])
     else:
-        source = rows_source(customers_condition("c") if narrowed else "")
+        source = rows_source(narrowed)
     sql = _GROUPED.format(
         source=source, dims=" ".join(dims), labels=" ".join(labels), columns=columns, keys=keys
     )

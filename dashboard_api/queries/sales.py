@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard_api.queries.ranges import DayRange
-from writes.rollup_sql import CUSTOMERS_SLOT
+from writes.rollup_sql import ORDERS_SLOT
 from writes.sales_sql import SALES_SQL
 
 ZERO = Decimal(0)
@@ -41,16 +41,32 @@ CUSTOMER_TYPES = ("new", "returning", "guest")
 @dataclass(frozen=True)
 class Segment:
     """Which orders a report counts: of one sales channel, one customer type, the customers of
-    one RFM segment or with one tag (as of the last analytics recompute), or all."""
+    one RFM segment or with one tag (as of the last analytics recompute), those with a line of
+    a product of one type or vendor, or all."""
 
     channel: str | None = None
     customer_type: str | None = None
     rfm_segment: str | None = None
     tag: str | None = None  # lower case
+    product_type: str | None = None
+    vendor: str | None = None
 
     @property
     def narrows_customers(self) -> bool:
         return self.rfm_segment is not None or self.tag is not None
+
+    @property
+    def narrows_products(self) -> bool:
+        return self.product_type is not None or self.vendor is not None
+
+    def params(self) -> dict[str, Any]:
+        """The bound values of `orders_condition`."""
+        return {
+            "rfm_segment": self.rfm_segment,
+            "tag": self.tag,
+            "product_type": self.product_type,
+            "vendor": self.vendor,
+        }
 
     def key(self) -> str:
         """For cache keys: empty when nothing is filtered."""
@@ -59,21 +75,35 @@ class Segment:
         return (
             f"|channel={self.channel or ''}|type={self.customer_type or ''}"
             f"|rfm={self.rfm_segment or ''}|tag={self.tag or ''}"
+            f"|type={self.product_type or ''}|vendor={self.vendor or ''}"
         )
 
 
 ALL = Segment()
 
 
-def customers_condition(alias: str) -> str:
-    """SQL: the order `alias` is of a customer in :rfm_segment and with :tag (either may be
-    null), by the last analytics recompute (workers/analytics)."""
-    return f"""AND {alias}.customer_id IN (
+def orders_condition(alias: str, segment: Segment) -> str:
+    """SQL: the order `alias` is of a customer in :rfm_segment and with :tag (by the last
+    analytics recompute, workers/analytics), and has a line of a product of :product_type and
+    :vendor (the product's own, case-insensitive), for those of them the segment sets."""
+    out = ""
+    if segment.narrows_customers:
+        out += f"""AND {alias}.customer_id IN (
     SELECT ca.customer_id FROM customer_analytics AS ca
     WHERE ca.tenant_id = :tenant
       AND (CAST(:rfm_segment AS text) IS NULL OR ca.segment = :rfm_segment)
       AND (CAST(:tag AS text) IS NULL OR CAST(:tag AS text) = ANY(ca.tags))
 )"""  # noqa: S608 (built from constants only)
+    if segment.narrows_products:
+        out += f"""
+AND EXISTS (
+    SELECT 1 FROM order_line_items AS fl
+    JOIN products AS fp ON fp.tenant_id = :tenant AND fp.shopify_id = fl.product_id
+    WHERE fl.tenant_id = :tenant AND fl.order_id = {alias}.shopify_id
+      AND (CAST(:product_type AS text) IS NULL OR lower(fp.product_type) = lower(:product_type))
+      AND (CAST(:vendor AS text) IS NULL OR lower(fp.vendor) = lower(:vendor))
+)"""  # noqa: S608 (built from constants only)
+    return out
 
 
 _WHERE = """
@@ -100,19 +130,17 @@ def daily_sums(
         "tz": rng.tz,
         "channel": segment.channel,
         "customer_type": segment.customer_type,
-        "rfm_segment": segment.rfm_segment,
-        "tag": segment.tag,
+        **segment.params(),
     }
-    if not segment.narrows_customers and rollup_zone(session, tenant_id=tenant_id) == rng.tz:
+    narrowed = orders_condition("o", segment)
+    if not narrowed and rollup_zone(session, tenant_id=tenant_id) == rng.tz:
         sql = (
             f"SELECT day, {sums} FROM sales_daily WHERE tenant_id = :tenant "  # noqa: S608
             f"AND day >= :first AND day <= :last AND {_WHERE} GROUP BY day"
         )
         params |= {"first": rng.start, "last": rng.end}
     else:
-        rows = SALES_SQL.replace(
-            CUSTOMERS_SLOT, customers_condition("o") if segment.narrows_customers else ""
-        )
+        rows = SALES_SQL.replace(ORDERS_SLOT, narrowed)
         sql = f"SELECT day, {sums} FROM ({rows}) AS q WHERE {_WHERE} GROUP BY day"  # noqa: S608
         params |= {"starts": [rng.start], "ends": [rng.end + timedelta(days=1)]}
     return {row.day: row for row in session.execute(text(sql), params)}

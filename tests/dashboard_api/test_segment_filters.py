@@ -1,5 +1,6 @@
 """The sales report, insights and the products report narrowed to the customers of one RFM
-segment or with one tag, proved against the oracles over those customers' deliveries only.
+segment or with one tag, or to the orders with a line of one product type or vendor, proved
+against the oracles over those orders' deliveries only.
 
 Segments and tags are the analytics recompute's (workers/analytics); which customers they hold
 comes here from the customer oracle, not from the database.
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 from core.settings import Settings
 from models.db import session_scope
 from tests.support import customer_oracle
+from tests.support import product_scenario as products
 from tests.support.customer_scenario import Account, deliver, generated, register_shop
 from tests.support.sales_oracle import differences, sales_report
 from workers.analytics.customers import recompute_tenant
@@ -132,3 +134,46 @@ def test_a_bad_segment_or_tag_is_400(
     response = api_client.get(path, query_string=query, headers=account["headers"])
     assert response.status_code == 400, response.get_data(as_text=True)
     assert set(response.get_json()["fields"]) == set(query)
+
+
+def with_a_line_of(data: list[Any], products: set[int]) -> list[Any]:
+    """The deliveries, less the orders (and their refunds) with no line of these products."""
+    orders = {
+        p["id"]
+        for topic, p, *_ in data
+        if topic.startswith("orders/")
+        and any(line.get("product_id") in products for line in p.get("line_items") or ())
+    }
+    return [
+        d
+        for d in data
+        if not (d[0].startswith("orders/") and d[1]["id"] not in orders)
+        and not (d[0].startswith("refunds/") and d[1]["order_id"] not in orders)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("vendor", "ray works"), ("product_type", "Furniture"), ("vendor", "none")]
+)
+def test_the_sales_report_and_insights_of_a_product_type_or_vendor_match_the_oracle(
+    api_client: FlaskClient, client: FlaskClient, settings: Settings, field: str, value: str
+) -> None:
+    owner = products.register_shop(api_client, settings, NY)
+    data = products.shop_data()
+    products.deliver_in_order(client, settings, owner, data)
+    chosen = {
+        p["id"]
+        for topic, p, *_ in data
+        if topic.startswith("products/") and (p[field] or "").lower() == value.lower()
+    }
+    start, end = "2026-03-01", "2026-04-30"
+    query = {"from": start, "to": end, field: value}
+    expected = sales_report(
+        with_a_line_of(data, chosen), date.fromisoformat(start), date.fromisoformat(end), NY
+    )
+    expected["currency"] = "USD"
+    got = get(api_client, owner, "/api/reports/sales", **query)
+    assert not differences(expected, got)
+    insights = get(api_client, owner, "/api/insights", **query, shopify="true")
+    assert insights["sales"]["shopify"]["net_sales"] == expected["totals"]["net_sales"]
+    assert insights["orders"]["count"] == sum(day["orders"] for day in expected["days"])

@@ -85,6 +85,20 @@ class InsightsArgs(Schema):
             "`/api/analytics/customers?tag=` lists them."
         },
     )
+    product_type = fields.String(
+        validate=[validate.Length(min=1, max=255), no_nul],
+        metadata={
+            "description": "Only orders with a line of a product of this type (Shopify's "
+            "category; case-insensitive), as `/api/orders?product_type=` lists them."
+        },
+    )
+    vendor = fields.String(
+        validate=[validate.Length(min=1, max=255), no_nul],
+        metadata={
+            "description": "Only orders with a line of a product of this vendor "
+            "(case-insensitive), as `/api/orders?vendor=` lists them."
+        },
+    )
 
 
 class InsightsQuery(InsightsArgs, CsvFormatArgs):
@@ -317,13 +331,15 @@ def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) ->
 
 def segment(args: dict[str, Any]) -> Segment:
     """The orders the query asks about: of a channel, a customer type, the customers of an RFM
-    segment or with a tag, or all of them."""
+    segment or with a tag, those with a line of a product type or vendor, or all of them."""
     tag = args.get("tag")
     return Segment(
         channel=args.get("channel"),
         customer_type=args.get("customer_type"),
         rfm_segment=args.get("segment"),
         tag=tag.strip().lower() if tag is not None else None,
+        product_type=args.get("product_type"),
+        vendor=args.get("vendor"),
     )
 
 
