@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 
 from core.settings import Settings
 from tests.support import clv_oracle as oracle
+from tests.support.accounts import Account, register_shop
 from tests.support.clv_scenario import Truth, deliver_once, shop_history
-from tests.support.customer_scenario import Account, register_shop
 from tests.support.processes import celery_worker
 
 NY = "America/New_York"

@@ -20,7 +20,8 @@ from flask.testing import FlaskClient
 from core.settings import Settings
 from models.db import session_scope
 from tests.support import customer_oracle as oracle
-from tests.support.customer_scenario import Account, deliver, generated, register_shop
+from tests.support.accounts import Account, register_shop
+from tests.support.customer_scenario import deliver, generated
 from workers.analytics.customers import recompute_tenant
 
 NY = "America/New_York"

@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.settings import Settings
+from tests.support.accounts import register_shop
 from tests.support.product_oracle import orders_matching
 from tests.support.product_scenario import (
     PRODUCT,
@@ -19,7 +20,6 @@ from tests.support.product_scenario import (
     deletions,
     deliver_in_order,
     deliver_shuffled,
-    register_shop,
     shop_data,
 )
 from tests.support.sales_scenario import repriced, sales

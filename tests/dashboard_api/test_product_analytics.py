@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import date
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy import text
 
 from core.settings import Settings
 from models.db import session_scope
+from tests.support.accounts import register_shop
 from tests.support.product_oracle import products_report
 from tests.support.product_scenario import (
     PRODUCT,
@@ -28,7 +28,6 @@ from tests.support.product_scenario import (
     deletions,
     deliver_in_order,
     deliver_shuffled,
-    register_shop,
     shop_data,
 )
 from tests.support.sales_scenario import (
@@ -193,7 +192,7 @@ def test_the_monthly_rollup_is_the_sum_of_the_daily_one(
     deliver_shuffled(client, settings, b, shop_data(sales()[:8], costs=2), seed=9)
     before = months()
     with session_scope(settings.database_url) as session:
-        rebuild(session, uuid.UUID(a["tenant_id"]))
+        rebuild(session, a["tenant_id"])
     assert months() == before
 
 

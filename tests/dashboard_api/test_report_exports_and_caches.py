@@ -20,8 +20,9 @@ from core.settings import Settings
 from core.versions import tenant_version
 from dashboard_api import cache
 from models.db import session_scope
+from tests.support.accounts import register_shop
 from tests.support.customer_scenario import deliver as deliver_history
-from tests.support.customer_scenario import hand_worked, register_shop
+from tests.support.customer_scenario import hand_worked
 from tests.support.processes import celery_worker
 from tests.support.shop_builders import deliver, order
 from tests.support.webhooks import Sender

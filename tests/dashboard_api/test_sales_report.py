@@ -8,7 +8,6 @@ the database. Every figure of every day and of the totals must agree exactly.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -18,9 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.settings import Settings
-from models.db import session_scope
-from shops.registration import verify_shop
-from tests.plugins.dashboard import PASSWORD, login
+from tests.support.accounts import register_shop
 from tests.support.pipeline import drain_all
 from tests.support.sales_oracle import differences, sales_report
 from tests.support.sales_scenario import (
@@ -331,34 +328,8 @@ def test_the_scenario_holds_what_it_claims() -> None:
 
 @pytest.fixture
 def shop_owner(api_client: FlaskClient, settings: Settings) -> Callable[..., Account]:
-    """Register a shop in a time zone through POST /tenants/register, log its owner in, and
-    verify the shop as an operator would."""
-
-    def make(zone: str) -> Account:
-        tag = uuid.uuid4().hex[:8]
-        email, secret = f"owner-{tag}@example.com", uuid.uuid4().hex
-        response = api_client.post(
-            "/tenants/register",
-            json={
-                "name": f"Sales {tag}",
-                "email": email,
-                "password": PASSWORD,
-                "store_url": f"sales-{tag}.myshopify.com",
-                "webhook_secret": secret,
-                "timezone": zone,
-            },
-        )
-        assert response.status_code == 202, response.get_json()
-        tokens = login(api_client, email)
-        with session_scope(settings.database_url) as session:
-            assert verify_shop(session, tenant_id=uuid.UUID(tokens["tenant_id"]))
-        return {
-            "shop": f"sales-{tag}.myshopify.com",
-            "webhook_secret": secret,
-            "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
-        }
-
-    return make
+    """Register and verify a shop in a time zone, its owner logged in."""
+    return lambda zone: register_shop(api_client, settings, zone, label="sales")
 
 
 def deliver_twice_shuffled(

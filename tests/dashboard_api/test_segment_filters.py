@@ -18,7 +18,8 @@ from core.settings import Settings
 from models.db import session_scope
 from tests.support import customer_oracle
 from tests.support import product_scenario as products
-from tests.support.customer_scenario import Account, deliver, generated, register_shop
+from tests.support.accounts import Account, register_shop
+from tests.support.customer_scenario import deliver, generated
 from tests.support.sales_oracle import differences, sales_report
 from workers.analytics.customers import recompute_tenant
 
@@ -158,7 +159,7 @@ def with_a_line_of(data: list[Any], products: set[int]) -> list[Any]:
 def test_the_sales_report_and_insights_of_a_product_type_or_vendor_match_the_oracle(
     api_client: FlaskClient, client: FlaskClient, settings: Settings, field: str, value: str
 ) -> None:
-    owner = products.register_shop(api_client, settings, NY)
+    owner = register_shop(api_client, settings, NY)
     data = products.shop_data()
     products.deliver_in_order(client, settings, owner, data)
     chosen = {

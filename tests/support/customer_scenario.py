@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,9 +21,7 @@ from zoneinfo import ZoneInfo
 from flask.testing import FlaskClient
 
 from core.settings import Settings
-from models.db import session_scope
-from shops.registration import verify_shop
-from tests.plugins.dashboard import PASSWORD, login
+from tests.support.accounts import Account
 from tests.support.pipeline import drain_all
 from tests.support.sales_scenario import (
     LINE,
@@ -179,37 +176,6 @@ def hand_worked() -> tuple[list[Delivery], list[Buyer]]:
         (order(10, "2026-06-29" + noon, "60.00"), f),
     ]
     return deliveries(owned, [a, b, c, d, e, f, g]), [a, b, c, d, e, f, g]
-
-
-Account = dict[str, Any]
-
-
-def register_shop(api_client: FlaskClient, settings: Settings, zone: str) -> Account:
-    """A shop in `zone`, registered through the API, verified, its owner logged in."""
-    tag = uuid.uuid4().hex[:8]
-    email, secret = f"owner-{tag}@example.com", uuid.uuid4().hex
-    response = api_client.post(
-        "/tenants/register",
-        json={
-            "name": f"Customers {tag}",
-            "email": email,
-            "password": PASSWORD,
-            "store_url": f"customers-{tag}.myshopify.com",
-            "webhook_secret": secret,
-            "timezone": zone,
-        },
-    )
-    assert response.status_code == 202, response.get_json()
-    tokens = login(api_client, email)
-    tenant_id = uuid.UUID(tokens["tenant_id"])
-    with session_scope(settings.database_url) as session:
-        assert verify_shop(session, tenant_id=tenant_id)
-    return {
-        "shop": f"customers-{tag}.myshopify.com",
-        "webhook_secret": secret,
-        "tenant_id": tenant_id,
-        "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
-    }
 
 
 def deliver(

@@ -9,16 +9,12 @@ customer and channel, so the sales report's figures stay what the sales oracle s
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Iterable
-from typing import Any
 
 from flask.testing import FlaskClient
 
 from core.settings import Settings
-from models.db import session_scope
-from shops.registration import verify_shop
-from tests.plugins.dashboard import PASSWORD, login
+from tests.support.accounts import Account
 from tests.support.pipeline import drain_all
 from tests.support.sales_scenario import (
     BLACK,
@@ -39,7 +35,6 @@ from tests.support.sales_scenario import (
 from tests.support.samples import sample_json
 from tests.support.webhooks import Sender
 
-Account = dict[str, Any]
 CUSTOMER = 8_100_000_000_000_000_000
 LOCATIONS = (8_200_000_000_000_000_001, 8_200_000_000_000_000_002)
 # product -> (product type, vendor): two types, two vendors, one product of neither kind.
@@ -134,33 +129,6 @@ def shop_data(orders: Iterable[Sale] | None = None, costs: float = 1) -> list[De
 def deletions() -> list[Delivery]:
     """Deliveries sent after all the others: a customer deleted."""
     return [("customers/delete", {"id": CUSTOMER + DELETED_CUSTOMER})]
-
-
-def register_shop(api_client: FlaskClient, settings: Settings, zone: str) -> Account:
-    """A shop in `zone` registered through the API, verified, with its owner logged in."""
-    tag = uuid.uuid4().hex[:8]
-    email, secret = f"owner-{tag}@example.com", uuid.uuid4().hex
-    response = api_client.post(
-        "/tenants/register",
-        json={
-            "name": f"Products {tag}",
-            "email": email,
-            "password": PASSWORD,
-            "store_url": f"products-{tag}.myshopify.com",
-            "webhook_secret": secret,
-            "timezone": zone,
-        },
-    )
-    assert response.status_code == 202, response.get_json()
-    tokens = login(api_client, email)
-    with session_scope(settings.database_url) as session:
-        assert verify_shop(session, tenant_id=uuid.UUID(tokens["tenant_id"]))
-    return {
-        "shop": f"products-{tag}.myshopify.com",
-        "webhook_secret": secret,
-        "tenant_id": tokens["tenant_id"],
-        "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
-    }
 
 
 def deliver_shuffled(

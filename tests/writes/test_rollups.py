@@ -32,8 +32,8 @@ from core.crypto import generate_key
 from core.settings import Settings
 from models.db import get_engine, session_scope
 from resources.rows import EntityRow, Tombstone
-from shops.registration import add_tenant, verify_shop
-from tests.plugins.dashboard import PASSWORD, login
+from shops.registration import add_tenant
+from tests.support.accounts import register_shop
 from tests.support.pipeline import drain_all
 from tests.support.rollup_oracle import segment_report, variant_totals, with_buyers
 from tests.support.sales_oracle import differences, money, sales_report
@@ -46,38 +46,6 @@ Account = dict[str, Any]
 NY = "America/New_York"
 START, END = date(2026, 2, 1), date(2026, 6, 30)
 SALES = sales()
-
-
-def register(api_client: FlaskClient, settings: Settings, zone: str) -> Account:
-    """A verified shop in `zone` with its owner logged in."""
-    tag = uuid.uuid4().hex[:8]
-    email, secret = f"owner-{tag}@example.com", uuid.uuid4().hex
-    response = api_client.post(
-        "/tenants/register",
-        json={
-            "name": f"Rollups {tag}",
-            "email": email,
-            "password": PASSWORD,
-            "store_url": f"rollups-{tag}.myshopify.com",
-            "webhook_secret": secret,
-            "timezone": zone,
-        },
-        # An address of its own: every example registers shops, more than one address may.
-        environ_base={
-            "REMOTE_ADDR": "10." + ".".join(str(int(tag[n : n + 2], 16)) for n in (0, 2, 4))
-        },
-    )
-    assert response.status_code == 202, response.get_json()
-    tokens = login(api_client, email)
-    tenant_id = uuid.UUID(tokens["tenant_id"])
-    with session_scope(settings.database_url) as session:
-        assert verify_shop(session, tenant_id=tenant_id)
-    return {
-        "tenant_id": tenant_id,
-        "shop": f"rollups-{tag}.myshopify.com",
-        "webhook_secret": secret,
-        "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
-    }
 
 
 def rollup_rows(session: Session, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
@@ -182,7 +150,7 @@ def test_rollups_equal_a_recompute_and_the_oracles_after_random_deliveries(
     deleted = data.draw(st.sets(st.sampled_from([s.id for s in chosen])), label="deleted")
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
     chunk = data.draw(st.sampled_from([5, 17, 60]), label="chunk")
-    a, b = register(api_client, settings, NY), register(api_client, settings, "UTC")
+    a, b = register_shop(api_client, settings, NY), register_shop(api_client, settings, "UTC")
     a_data = with_buyers(deliveries_of(chosen)) + [("orders/delete", {"id": i}) for i in deleted]
     b_data = with_buyers(deliveries_of([repriced(s, 3) for s in chosen], costs=2))
     rounds: list[int] = []
@@ -238,7 +206,7 @@ def test_another_zone_is_summed_from_the_rows_with_the_same_answer(
 ) -> None:
     # The rollups are bucketed in the shop's zone; a report in any other zone (a half-hour
     # one too) is answered from the rows and still matches the oracle.
-    shop = register(api_client, settings, NY)
+    shop = register_shop(api_client, settings, NY)
     payloads = with_buyers(deliveries_of(SALES[:8]))
     deliver(client, settings, [(shop, (shuffled_twice(payloads, 5), 40))])
     expected = sales_report(payloads, START, END, zone)
@@ -250,7 +218,7 @@ def test_another_zone_is_summed_from_the_rows_with_the_same_answer(
 def test_a_bad_segment_is_400_and_names_the_field(
     api_client: FlaskClient, settings: Settings
 ) -> None:
-    shop = register(api_client, settings, NY)
+    shop = register_shop(api_client, settings, NY)
     for query, field in (
         (("customer_type", "vip"), "customer_type"),
         (("channel", "x" * 65), "channel"),

@@ -24,8 +24,9 @@ from models.clv import ClvFit, ClvPrediction
 from models.db import session_scope
 from models.tenant import Tenant
 from tests.support import clv_oracle as oracle
+from tests.support.accounts import Account, register_shop
 from tests.support.clv_scenario import Truth, deliver_once, shop_history
-from tests.support.customer_scenario import Account, deliver, register_shop
+from tests.support.customer_scenario import deliver
 from workers.analytics.clv import fit_tenant, start_fit, tenant_ids
 from workers.analytics.clv_figures import HORIZONS
 from workers.analytics.clv_summary import summarize_both

@@ -14,6 +14,7 @@ from core import jobs
 from core.settings import Settings
 from models.db import session_scope
 from tests.support import customer_oracle as oracle
+from tests.support.accounts import register_shop
 from tests.support.customer_scenario import (
     Buyer,
     deliver,
@@ -21,7 +22,6 @@ from tests.support.customer_scenario import (
     hand_worked,
     order,
     refund,
-    register_shop,
 )
 from tests.support.processes import celery_worker, send_task
 from workers.analytics.customers import recompute_tenant

@@ -21,7 +21,7 @@ from core import jobs
 from core.settings import Settings
 from models import ComplianceAction, Tenant, WebhookEvent
 from models.db import get_engine, session_scope
-from tests.support.customer_scenario import Account, register_shop
+from tests.support.accounts import Account, register_shop
 from tests.support.lifecycle_data import compliance_body
 from tests.support.pipeline import drain_all
 from tests.support.processes import celery_worker, send_task
