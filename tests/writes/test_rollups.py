@@ -30,12 +30,13 @@ from sqlalchemy.orm import Session
 from cartwheel.cli import main
 from core.crypto import generate_key
 from core.settings import Settings
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from resources.rows import EntityRow, Tombstone
 from shops.registration import add_tenant
 from tests.support.accounts import register_shop
 from tests.support.pipeline import drain_all
 from tests.support.rollup_oracle import segment_report, variant_totals, with_buyers
+from tests.support.rollup_rows import kept_and_rebuilt, rollup_rows
 from tests.support.sales_oracle import differences, money, sales_report
 from tests.support.sales_scenario import deliveries_of, repriced, sales, shuffled_twice
 from tests.support.webhooks import Sender
@@ -46,31 +47,6 @@ Account = dict[str, Any]
 NY = "America/New_York"
 START, END = date(2026, 2, 1), date(2026, 6, 30)
 SALES = sales()
-
-
-def rollup_rows(session: Session, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
-    """Every rollup row of the tenant, in key order."""
-    out = {}
-    for table in ("sales_daily", "product_sales_daily"):
-        rows = session.execute(
-            text(f"SELECT * FROM {table} WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6"),
-            {"t": tenant_id},
-        )
-        out[table] = [tuple(r) for r in rows]
-    return out
-
-
-def recomputed(settings: Settings, tenant_id: uuid.UUID) -> tuple[dict, dict]:
-    """(the rollup rows as the writes left them, as a rebuild from the rows gives them); the
-    rebuild is rolled back."""
-    with get_engine(settings.database_url).connect() as conn:
-        transaction = conn.begin()
-        session = Session(bind=conn)
-        kept = rollup_rows(session, tenant_id)
-        rebuild(session, tenant_id)
-        fresh = rollup_rows(session, tenant_id)
-        transaction.rollback()
-    return kept, fresh
 
 
 def report(api_client: FlaskClient, account: Account, **query: str) -> dict[str, Any]:
@@ -158,7 +134,7 @@ def test_rollups_equal_a_recompute_and_the_oracles_after_random_deliveries(
     def rollups_equal_a_recompute() -> None:  # after every drain, not only at the end
         rounds.append(len(rounds))
         for account in (a, b):
-            kept, fresh = recomputed(settings, account["tenant_id"])
+            kept, fresh = kept_and_rebuilt(settings, account["tenant_id"])
             diff = {t: set(kept[t]) ^ set(fresh[t]) for t in kept}
             assert kept == fresh, f"round {len(rounds)}: rollups differ from a recompute: {diff}"
 

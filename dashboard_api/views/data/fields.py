@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 BIGINT_MAX = 2**63 - 1
 
@@ -20,6 +20,13 @@ def no_nul(value: str) -> None:
     """PostgreSQL text cannot hold NUL characters."""
     if "\x00" in value:
         raise ValidationError("Must not contain NUL characters.")
+
+
+def text_argument(description: str) -> fields.String:
+    """A free-text query argument: 1 to 255 characters, no NUL."""
+    return fields.String(
+        validate=[validate.Length(min=1, max=255), no_nul], metadata={"description": description}
+    )
 
 
 def money_text(value: Decimal | int | None) -> str | None:

@@ -38,6 +38,7 @@ from dashboard_api.queries.ranges import (
     tenant_timezone,
 )
 from dashboard_api.queries.sales import CUSTOMER_TYPES, Segment
+from dashboard_api.views.data.fields import text_argument
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
 blp = Blueprint(
@@ -78,26 +79,17 @@ class InsightsArgs(Schema):
             "`/api/analytics/customers?segment=` lists them (the last analytics recompute's)."
         },
     )
-    tag = fields.String(
-        validate=[validate.Length(min=1, max=255), no_nul],
-        metadata={
-            "description": "Only orders of the customers with this tag (case-insensitive), as "
-            "`/api/analytics/customers?tag=` lists them."
-        },
+    tag = text_argument(
+        "Only orders of the customers with this tag (case-insensitive), as "
+        "`/api/analytics/customers?tag=` lists them."
     )
-    product_type = fields.String(
-        validate=[validate.Length(min=1, max=255), no_nul],
-        metadata={
-            "description": "Only orders with a line of a product of this type (Shopify's "
-            "category; case-insensitive), as `/api/orders?product_type=` lists them."
-        },
+    product_type = text_argument(
+        "Only orders with a line of a product of this type (Shopify's category; "
+        "case-insensitive), as `/api/orders?product_type=` lists them."
     )
-    vendor = fields.String(
-        validate=[validate.Length(min=1, max=255), no_nul],
-        metadata={
-            "description": "Only orders with a line of a product of this vendor "
-            "(case-insensitive), as `/api/orders?vendor=` lists them."
-        },
+    vendor = text_argument(
+        "Only orders with a line of a product of this vendor (case-insensitive), as "
+        "`/api/orders?vendor=` lists them."
     )
 
 

@@ -22,6 +22,7 @@ from dashboard_api.csv_export import (
 )
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.products import GROUPS, products_report
+from dashboard_api.views.data.fields import text_argument
 from dashboard_api.views.data.insights import InsightsArgs, answer, day_range
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
@@ -33,20 +34,16 @@ blp = Blueprint(
 )
 
 
-def _text(description: str) -> fields.String:
-    return fields.String(
-        validate=[validate.Length(min=1, max=255), no_nul], metadata={"description": description}
-    )
-
-
 class ProductsArgs(InsightsArgs, CsvFormatArgs):
     group_by = fields.String(
         load_default="product",
         validate=validate.OneOf(GROUPS),
         metadata={"description": "One row per product (default), variant, product type or vendor."},
     )
-    product_type = _text("Only products of this type (Shopify's category; case-insensitive).")
-    vendor = _text("Only products of this vendor (case-insensitive).")
+    product_type = text_argument(
+        "Only products of this type (Shopify's category; case-insensitive)."
+    )
+    vendor = text_argument("Only products of this vendor (case-insensitive).")
     channel = fields.String(
         validate=[validate.Length(max=255), no_nul],
         metadata={"description": "Only orders of this sales channel (`source_name`; empty: none)."},

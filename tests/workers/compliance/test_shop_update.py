@@ -15,22 +15,21 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
 from core import jobs
 from core.settings import Settings
 from models import ComplianceAction, Tenant, WebhookEvent
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from tests.support.accounts import Account, register_shop
 from tests.support.lifecycle_data import compliance_body
 from tests.support.pipeline import drain_all
 from tests.support.processes import celery_worker, send_task
+from tests.support.rollup_rows import kept_and_rebuilt
 from tests.support.sales_scenario import deliveries_of, sales
 from tests.support.webhooks import Sender
 from workers.analytics.tasks import zone_changed
 from workers.compliance.actions import act_on_recorded_events
 from workers.runtime import Resources
-from writes.rollup_days import rebuild
 
 NY = "America/New_York"
 DROP = object()  # a field left out of the body
@@ -84,29 +83,6 @@ def zone_of_rollups(settings: Settings, tenant_id: uuid.UUID) -> str | None:
 def shop_zone(settings: Settings, tenant_id: uuid.UUID) -> str | None:
     with session_scope(settings.database_url) as s:
         return s.scalar(select(Tenant.timezone).where(Tenant.id == tenant_id))
-
-
-def rollup_rows(session: Session, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    for table in ("sales_daily", "product_sales_daily"):
-        rows = session.execute(
-            text(f"SELECT * FROM {table} WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6"),
-            {"t": tenant_id},
-        )
-        out[table] = [tuple(r) for r in rows]
-    return out
-
-
-def kept_and_rebuilt(settings: Settings, tenant_id: uuid.UUID) -> tuple[dict, dict]:
-    """(the rollup rows as they are, as a fresh rebuild gives them); the rebuild rolls back."""
-    with get_engine(settings.database_url).connect() as conn:
-        transaction = conn.begin()
-        session = Session(bind=conn)
-        kept = rollup_rows(session, tenant_id)
-        rebuild(session, tenant_id)
-        fresh = rollup_rows(session, tenant_id)
-        transaction.rollback()
-    return kept, fresh
 
 
 def days(settings: Settings, tenant_id: uuid.UUID) -> set[date]:
