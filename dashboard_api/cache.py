@@ -9,7 +9,7 @@ unreachable, so a cached answer is never staler than the data ingested before th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -40,3 +40,22 @@ def load_answer(client: redis.Redis, key: str) -> bytes | None:
 
 def store_answer(client: redis.Redis, key: str, body: bytes) -> None:
     client.set(key, body, ex=TTL_SECONDS)
+
+
+def cached_body(
+    client: redis.Redis,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    version: int,
+    what: tuple[str, Sequence[str]],
+    compute: Callable[[], bytes],
+) -> tuple[bytes, str]:
+    """The body cached under `what` (a kind and the parts of its key) and the version, else
+    computed and stored; and `hit` or `miss`."""
+    key = answer_key(settings, tenant_id, version, *what)
+    body = load_answer(client, key)
+    if body is not None:
+        return body, "hit"
+    body = compute()
+    store_answer(client, key, body)
+    return body, "miss"

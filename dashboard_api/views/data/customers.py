@@ -3,14 +3,12 @@ movement, acquisition cohorts, and the on-demand recompute (docs/metrics.md, "Cu
 
 from __future__ import annotations
 
-import json
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Response
-from marshmallow import Schema
 
 from core import jobs
 from dashboard_api import cache
@@ -37,7 +35,7 @@ from dashboard_api.views.data.customer_schemas import (
     RfmSegmentsOut,
 )
 from dashboard_api.views.data.fields import BIGINT_MAX
-from dashboard_api.views.data.insights import cached_json, json_answer
+from dashboard_api.views.data.insights import json_answer, json_body
 
 blp = Blueprint(
     "customer_analytics",
@@ -165,10 +163,12 @@ def get_rfm_movement(args: dict[str, Any]) -> Response:
                 raise NotFound("No RFM snapshot on or before `from`.", code="no_snapshot")
             moves = movement(session, tenant_id=principal.tenant_id, first=first, second=second)
             found = {"from_snapshot": first, "to_snapshot": second, "moves": moves}
-            return _dumped(_MOVEMENT, found)
+            return json_body(_MOVEMENT, found)
 
         what = ("rfm-movement", (start.isoformat(), end.isoformat()))
-        return json_answer(*cached_json(client, settings, principal.tenant_id, version, what, body))
+        return json_answer(
+            *cache.cached_body(client, settings, principal.tenant_id, version, what, body)
+        )
 
 
 @blp.route("/analytics/cohorts", methods=["GET"])
@@ -200,14 +200,12 @@ def get_cohorts(args: dict[str, Any]) -> Response:
                 session, tenant_id=principal.tenant_id, start=start, end=end, tz=tz
             )
             found = {"start": start, "end": end, "tz": tz, **table, "returning_customers": rate}
-            return _dumped(_COHORTS, found)
+            return json_body(_COHORTS, found)
 
         what = ("cohorts", (start.isoformat(), end.isoformat(), tz))
-        return json_answer(*cached_json(client, settings, principal.tenant_id, version, what, body))
-
-
-def _dumped(schema: Schema, answer: dict[str, Any]) -> bytes:
-    return json.dumps(schema.dump(answer), separators=(",", ":")).encode()
+        return json_answer(
+            *cache.cached_body(client, settings, principal.tenant_id, version, what, body)
+        )
 
 
 @blp.route("/analytics/recompute", methods=["POST"])

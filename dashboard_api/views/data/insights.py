@@ -232,7 +232,7 @@ def insights(args: dict[str, Any]) -> Response:
 
     def body() -> bytes:
         result = compute(settings, principal.tenant_id, rng, shopify=with_shopify, segment=seg)
-        return json.dumps(_SCHEMA.dump(result), separators=(",", ":")).encode()
+        return json_body(_SCHEMA, result)
 
     name = ("insights+shopify" if with_shopify else "insights") + seg.key()
     if not wants_csv(args):
@@ -270,26 +270,12 @@ def cached_body(
     """A range answer's JSON body, and `hit` or `miss` (see `answer`)."""
     name, rng = what
     parts = (rng.start.isoformat(), rng.end.isoformat(), rng.tz)
-    return cached_json(client, settings, tenant_id, version, (name, parts), compute_body)
+    return cache.cached_body(client, settings, tenant_id, version, (name, parts), compute_body)
 
 
-def cached_json(
-    client: Any,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    version: int,
-    what: tuple[str, tuple[str, ...]],
-    compute_body: Callable[[], bytes],
-) -> tuple[bytes, str]:
-    """The JSON body cached under `what` (a kind and the parts of its key) and the version,
-    else computed and stored; and `hit` or `miss`."""
-    key = cache.answer_key(settings, tenant_id, version, *what)
-    body = cache.load_answer(client, key)
-    if body is not None:
-        return body, "hit"
-    body = compute_body()
-    cache.store_answer(client, key, body)
-    return body, "miss"
+def json_body(schema: Schema, answer: Any) -> bytes:
+    """An answer dumped by its schema as compact JSON: what the cache stores."""
+    return json.dumps(schema.dump(answer), separators=(",", ":")).encode()
 
 
 def csv_of(

@@ -23,7 +23,7 @@ from dashboard_api.csv_export import (
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.products import GROUPS, products_report
 from dashboard_api.views.data.fields import text_argument
-from dashboard_api.views.data.insights import InsightsArgs, answer, day_range
+from dashboard_api.views.data.insights import InsightsArgs, answer, day_range, json_body
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
 blp = Blueprint(
@@ -177,7 +177,7 @@ def products(args: dict[str, Any]) -> Response:
         report = compute()
         report["item_count"] = len(report["items"])
         report["items"] = report["items"][: args["limit"]]
-        return json.dumps(_SCHEMA.dump(report), separators=(",", ":")).encode()
+        return json_body(_SCHEMA, report)
 
     # Filters are free text: hashed, so that no two sets of them can share a key.
     chosen = json.dumps([group_by, args["limit"], sorted(filters.items())]).encode()

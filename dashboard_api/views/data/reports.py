@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response
@@ -21,6 +20,7 @@ from dashboard_api.views.data.insights import (
     cached_body,
     csv_of,
     day_range,
+    json_body,
     segment,
 )
 from dashboard_api.views.data.schemas import Money
@@ -109,7 +109,7 @@ def sales(args: dict[str, Any]) -> Response:
     def compute() -> bytes:
         with tenant_session(settings, principal.tenant_id) as session:
             report = sales_report(session, tenant_id=principal.tenant_id, rng=rng, segment=seg)
-        return json.dumps(_SCHEMA.dump(report), separators=(",", ":")).encode()
+        return json_body(_SCHEMA, report)
 
     what = ("sales" + seg.key(), rng)
     if not wants_csv(args):
