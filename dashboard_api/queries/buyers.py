@@ -1,24 +1,52 @@
 """The orders an insight counts, and what cannot be summed per day: distinct buyers, repeat
-buyers and the top customers of a range, counted from the orders (by the partial index of
-migration 0005) with the same segment conditions the rollups are keyed by.
+buyers and the top customers of a range. For all of a shop's orders they are counted from the
+orders' columns kept in memory (dashboard_api/queries/columns.py); for a segment of them, from
+the orders (by the partial index of migration 0005) with the same segment conditions the
+rollups are keyed by.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Numeric, any_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
+from dashboard_api.queries import columns
+from dashboard_api.queries.columns import Table, micros, units
 from dashboard_api.queries.filters import has_line_of
 from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import ALL, Segment
 from models import Customer, CustomerAnalytics, Order
+from writes.rollup_sql import PLACED_AT
 
 ZERO = Decimal(0)
+TOP = 5
+
+# Per order: its customer (0: a guest), when it was placed, whether it counts for its customer
+# (counted, not cancelled, not a guest's) and what was spent on it (total less refunded).
+ORDERS = Table(
+    "orders",
+    "t.shopify_id",
+    (
+        ("customer", "COALESCE(t.customer_id, 0)"),
+        ("placed", micros(PLACED_AT.format(t="t"))),
+        (
+            "bought",
+            "CASE WHEN t.deleted_at IS NULL AND t.test IS NOT TRUE AND t.cancelled_at IS NULL "
+            "AND t.customer_id IS NOT NULL THEN 1 ELSE 0 END",
+        ),
+        ("spent", f"{units('t.total_price')} - {units('t.total_refunded')}"),
+    ),
+    coded=("customer",),
+)
+# Sums of money in ten-thousandths are added as float64, exact below 2**53.
+_EXACT = 2**53
 
 
 def placed_at() -> ColumnElement[Any]:
@@ -103,6 +131,11 @@ def buyer_counts(
     session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
 ) -> tuple[int, int]:
     """(customers who bought in the range, those of them who bought twice or more)."""
+    if segment == ALL:
+        with columns.reading(session, ORDERS, tenant_id) as orders:
+            codes, n, _ = _bought(session, orders, rng)
+            counts = np.bincount(codes, minlength=n)
+            return int(np.count_nonzero(counts)), int(np.count_nonzero(counts >= 2))
     per = _buyers(tenant_id, rng, segment)
     stmt = select(func.count(), func.count().filter(per.c.orders >= 2)).select_from(per)
     buyers, repeat = session.execute(stmt).one()
@@ -113,9 +146,13 @@ def top_customers(
     session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
 ) -> list[Any]:
     """The five customers who spent the most (total - refunded) in the range; ties by id."""
+    if segment == ALL:
+        found = _top_in_memory(session, tenant_id, rng)
+        if found is not None:
+            return found
     spent = func.sum(money(Order.total_price) - money(Order.total_refunded)).label("spent")
     per = _buyers(tenant_id, rng, segment, spent)
-    top = select(per).order_by(per.c.spent.desc(), per.c.customer_id).limit(5).subquery("top")
+    top = select(per).order_by(per.c.spent.desc(), per.c.customer_id).limit(TOP).subquery("top")
     stmt = (
         select(top, Customer.email, Customer.first_name, Customer.last_name)
         .outerjoin(
@@ -127,3 +164,64 @@ def top_customers(
         .order_by(top.c.spent.desc(), top.c.customer_id)
     )
     return list(session.execute(stmt).all())
+
+
+def _bought(
+    session: Session, orders: columns.Columns, rng: DayRange
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """The customer codes of the orders bought in the range, how many codes there are, and
+    which orders those are."""
+    lo, hi = rng.micros(session)
+    placed = orders["placed"]
+    chosen = (orders["bought"] == 1) & (placed >= lo) & (placed < hi)
+    return orders["customer_code"][chosen], len(orders.code_keys("customer")), chosen
+
+
+def _top_in_memory(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> list[Any] | None:
+    """`top_customers` of all orders from the columns in memory; None if the sums could not
+    be exact."""
+    with columns.reading(session, ORDERS, tenant_id) as orders:
+        codes, n, chosen = _bought(session, orders, rng)
+        spent = orders["spent"][chosen]
+        if int(np.abs(spent).sum()) >= _EXACT:
+            return None
+        counts = np.bincount(codes, minlength=n)
+        sums = np.bincount(codes, weights=spent.astype(np.float64), minlength=n)
+        buyers = np.flatnonzero(counts)
+        if len(buyers) > TOP:  # those at least as high as the fifth highest, ties included
+            fifth = np.partition(sums[buyers], len(buyers) - TOP)[len(buyers) - TOP]
+            buyers = buyers[sums[buyers] >= fifth]
+        ids = orders.code_keys("customer")
+        ranked = sorted(
+            ((int(sums[c]), int(ids[c]), int(counts[c])) for c in buyers),
+            key=lambda r: (-r[0], r[1]),
+        )[:TOP]
+    found = {
+        row.shopify_id: row
+        for row in session.execute(
+            select(Customer.shopify_id, Customer.email, Customer.first_name, Customer.last_name)
+            .where(Customer.tenant_id == tenant_id, Customer.deleted_at.is_(None))
+            .where(Customer.shopify_id.in_([r[1] for r in ranked]))
+        )
+    }
+    return [
+        _TopRow(
+            customer_id=customer,
+            orders=count,
+            spent=Decimal(spent_units).scaleb(-4),
+            email=found[customer].email if customer in found else None,
+            first_name=found[customer].first_name if customer in found else None,
+            last_name=found[customer].last_name if customer in found else None,
+        )
+        for spent_units, customer, count in ranked
+    ]
+
+
+@dataclass(frozen=True)
+class _TopRow:
+    customer_id: int
+    orders: int
+    spent: Decimal
+    email: str | None
+    first_name: str | None
+    last_name: str | None

@@ -1,5 +1,6 @@
-"""Insights for one tenant and one range of local days, aggregated in SQL with exact NUMERIC money:
-the order sums from the daily rollups (models/rollups.py), the buyers from the orders.
+"""Insights for one tenant and one range of local days, in exact money: the order sums from the
+daily rollups (models/rollups.py), the buyers (dashboard_api/queries/buyers.py), customers,
+checkouts and carts from their columns kept in memory (dashboard_api/queries/columns.py).
 
 Every definition here is written down in the README ("Metric definitions"); keep them in step.
 """
@@ -11,11 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard_api.queries import columns
 from dashboard_api.queries.buyers import (
     buyer_counts,
     counted_orders,
@@ -23,9 +27,10 @@ from dashboard_api.queries.buyers import (
     placed_at,
     top_customers,
 )
+from dashboard_api.queries.columns import Table, micros, units
 from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import ALL, Segment, daily_sums, rollup_zone, sales_report
-from models import Cart, Checkout, Customer, Order
+from models import Order
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -101,53 +106,94 @@ def _order_totals_from_rows(
     return {"total": total, "by_day": by_day}
 
 
+ALIVE = "CASE WHEN t.deleted_at IS NULL THEN 1 ELSE 0 END"
+# Per customer: when it was created, and whether it is on record (not tombstoned).
+CUSTOMERS = Table(
+    "customers",
+    "t.shopify_id",
+    (
+        ("created", micros("t.created_at")),
+        ("alive", "CASE WHEN t.deleted_at IS NULL THEN 1 ELSE 0 END"),
+    ),
+)
+STATUSES = ("open", "completed", "abandoned", "recovered")
+# Per checkout and cart: when it was created, its status now (an index into STATUSES, -1 for
+# any other), its total price and whether it is on record.
+_STARTED = (
+    ("created", micros("t.created_at")),
+    (
+        "status",
+        "CASE t.status "
+        + " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(STATUSES))
+        + " ELSE -1 END",
+    ),
+    ("price", units("t.total_price")),
+    ("alive", ALIVE),
+)
+CHECKOUTS = Table("checkouts", "t.row_id", _STARTED)
+CARTS = Table("carts", "t.row_id", _STARTED)
+
+
 def customer_counts(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> tuple[int, int]:
     """(customers on record now, customers created in the range); tombstoned ones excluded."""
-    lo, hi = rng.bounds()
-    new = (Customer.created_at >= lo) & (Customer.created_at < hi)
-    stmt = select(func.count(), func.count().filter(new)).where(
-        Customer.tenant_id == tenant_id, Customer.deleted_at.is_(None)
-    )
-    total, fresh = session.execute(stmt).one()
-    return total, fresh
+    lo, hi = rng.micros(session)
+    with columns.reading(session, CUSTOMERS, tenant_id) as customers:
+        alive = customers["alive"] == 1
+        created = customers["created"]
+        fresh = alive & (created >= lo) & (created < hi)
+        return int(np.count_nonzero(alive)), int(np.count_nonzero(fresh))
+
+
+@dataclass(frozen=True)
+class _Started:
+    """Checkouts or carts created in a range: how many are in each status now, and the value
+    of those in each."""
+
+    total: int
+    counts: tuple[int, ...]
+    values: tuple[Decimal, ...]
+
+    def count(self, status: str) -> int:
+        return self.counts[STATUSES.index(status)]
+
+    def value(self, status: str) -> Decimal:
+        return self.values[STATUSES.index(status)]
+
+
+def _started(session: Session, table: Table, tenant_id: uuid.UUID, rng: DayRange) -> _Started:
+    lo, hi = rng.micros(session)
+    with columns.reading(session, table, tenant_id) as rows:
+        created = rows["created"]
+        chosen = (rows["alive"] == 1) & (created >= lo) & (created < hi)
+        status, price = rows["status"][chosen], rows["price"][chosen]
+        counts = [int(np.count_nonzero(status == i)) for i in range(len(STATUSES))]
+        # int64 sums: exact up to 9.2e14 in shop money.
+        values = [Decimal(int(price[status == i].sum())).scaleb(-4) for i in range(len(STATUSES))]
+        return _Started(len(status), tuple(counts), tuple(values))
 
 
 def checkout_stats(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> Any:
     """Checkouts started in the range, by the status they have now."""
-    lo, hi = rng.bounds()
-    status, price = Checkout.status, Checkout.total_price
-    stmt = select(
-        func.count().label("started"),
-        func.count().filter(status == "open").label("open"),
-        func.count().filter(status == "completed").label("completed"),
-        func.count().filter(status == "abandoned").label("abandoned"),
-        money(func.sum(price).filter(status == "abandoned")).label("abandoned_value"),
-        func.count().filter(status == "recovered").label("recovered"),
-        money(func.sum(price).filter(status == "recovered")).label("recovered_value"),
-    ).where(
-        Checkout.tenant_id == tenant_id,
-        Checkout.deleted_at.is_(None),
-        Checkout.created_at >= lo,
-        Checkout.created_at < hi,
+    got = _started(session, CHECKOUTS, tenant_id, rng)
+    return SimpleNamespace(
+        started=got.total,
+        open=got.count("open"),
+        completed=got.count("completed"),
+        abandoned=got.count("abandoned"),
+        abandoned_value=got.value("abandoned"),
+        recovered=got.count("recovered"),
+        recovered_value=got.value("recovered"),
     )
-    return session.execute(stmt).one()
 
 
 def cart_stats(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> Any:
     """Carts created in the range: how many, and how many (and how much) are abandoned now."""
-    lo, hi = rng.bounds()
-    abandoned = Cart.status == "abandoned"
-    stmt = select(
-        func.count().label("created"),
-        func.count().filter(abandoned).label("abandoned"),
-        money(func.sum(Cart.total_price).filter(abandoned)).label("abandoned_value"),
-    ).where(
-        Cart.tenant_id == tenant_id,
-        Cart.deleted_at.is_(None),
-        Cart.created_at >= lo,
-        Cart.created_at < hi,
+    got = _started(session, CARTS, tenant_id, rng)
+    return SimpleNamespace(
+        created=got.total,
+        abandoned=got.count("abandoned"),
+        abandoned_value=got.value("abandoned"),
     )
-    return session.execute(stmt).one()
 
 
 def shop_currency(session: Session, *, tenant_id: uuid.UUID) -> str | None:

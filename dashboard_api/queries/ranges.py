@@ -52,6 +52,13 @@ class DayRange:
         local = cast(literal(day.isoformat()), DateTime(timezone=False))
         return func.timezone(self.tz, local)
 
+    def micros(self, session: Session) -> tuple[int, int]:
+        """`bounds` as microseconds since the epoch, for columns kept in memory
+        (dashboard_api/queries/columns.py), converted by SQL all the same."""
+        lo, hi = (func.extract("epoch", b) * 1_000_000 for b in self.bounds())
+        first, after = session.execute(select(lo, hi)).one()
+        return int(first), int(after)
+
     def local_day(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(func.timezone(self.tz, instant), Date)
 

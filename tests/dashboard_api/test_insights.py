@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import update
 
 from core.settings import Settings
 from dashboard_api.db import tenant_session
+from dashboard_api.queries import columns
 from dashboard_api.queries.insights import compute_insights
 from dashboard_api.queries.ranges import DayRange
 from dashboard_api.views.data.insights import InsightsOut
@@ -40,8 +42,9 @@ def shop(owner: dict[str, Any], client: FlaskClient, settings: Settings) -> Send
     return Sender(client, shop=owner["shop"], secret=owner["webhook_secret"])
 
 
-def _fill(shop: Sender, settings: Settings) -> None:
-    """The data set the expectations below are computed from by hand."""
+def _fill(shop: Sender, settings: Settings, between: Callable[[], Any] = lambda: None) -> None:
+    """The data set the expectations below are computed from by hand (`between` is called
+    before each batch of later events)."""
     deliver(
         shop,
         settings,
@@ -71,6 +74,7 @@ def _fill(shop: Sender, settings: Settings) -> None:
         ("carts/create", cart("r2", at="2026-01-11T14:00:00Z")),
     )
     # Later events: a refund, a cancellation (refunded in full), deletions.
+    between()
     deliver(
         shop,
         settings,
@@ -85,7 +89,9 @@ def _fill(shop: Sender, settings: Settings) -> None:
         ("customers/delete", {"id": C4}),
     )  # fmt: skip
     # The abandonment sweep marks k1, k2, k5, r1 abandoned; then an order recovers k2.
+    between()
     sweep_abandoned(Resources(settings), now=datetime(2026, 2, 1, tzinfo=UTC))
+    between()
     deliver(
         shop,
         settings,
@@ -183,6 +189,24 @@ def test_insights_match_hand_computed_figures(
     response = api_client.get(f"/api/insights?{RANGE}&shopify=true", headers=owner["headers"])
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == EXPECTED
+
+
+def test_figures_kept_in_memory_follow_every_later_write(
+    shop: Sender, settings: Settings, api_client: FlaskClient, owner: dict[str, Any]
+) -> None:
+    """Buyers, top customers, customers, checkouts and carts are counted from columns kept in
+    memory (dashboard_api/queries/columns.py). Asked for before each batch of later events
+    (refunds, a cancellation, deletions, the sweep's status changes, new rows), they are read
+    in full once and then only the rows written since; the last answer is still the
+    hand-computed one."""
+    url = f"/api/insights?{RANGE}&shopify=true"
+    _fill(shop, settings, between=lambda: api_client.get(url, headers=owner["headers"]))
+    held = columns.held(uuid.UUID(owner["tenant_id"]))
+    assert set(held) == {"orders", "customers", "checkouts", "carts"}
+    assert api_client.get(url, headers=owner["headers"]).get_json() == EXPECTED
+    assert (
+        columns.held(uuid.UUID(owner["tenant_id"]))["orders"] == 9
+    )  # each order once, the deleted too
 
 
 def test_shopify_figures_are_asked_for(

@@ -19,7 +19,7 @@ from dashboard_api.errors import Conflict, Invalid
 from dashboard_api.queries import clv as q
 from dashboard_api.queries.pagination import CursorError
 from dashboard_api.views.data.arguments import DEFAULT_LIMIT, MAX_LIMIT
-from dashboard_api.views.data.fields import IdString, Money, no_nul
+from dashboard_api.views.data.fields import IdString, Money, Rows, no_nul
 from models.clv import ClvFit
 
 blp = Blueprint(
@@ -104,7 +104,7 @@ class PredictionOut(Schema):
 
 class PredictionPage(Schema):
     fit_id = fields.UUID(required=True)
-    items = fields.List(fields.Nested(PredictionOut), required=True)
+    items = Rows(PredictionOut, required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from dashboard_api.csv_export import CsvFormatArgs
 from dashboard_api.queries.customers import DEFAULT_SORT, SEGMENTS, SORTS
 from dashboard_api.views.data.arguments import PageArgs
-from dashboard_api.views.data.fields import IdString, Money
+from dashboard_api.views.data.fields import IdString, Money, Rows
 
 _AMOUNT = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$")
 
@@ -90,7 +90,7 @@ class CustomerFiguresOut(Schema):
 
 
 class CustomerAnalyticsPage(Schema):
-    items = fields.List(fields.Nested(CustomerFiguresOut), required=True)
+    items = Rows(CustomerFiguresOut, required=True)
     next_cursor = fields.String(required=True, allow_none=True)
 
 

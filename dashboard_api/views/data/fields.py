@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 BIGINT_MAX = 2**63 - 1
 
@@ -33,6 +33,10 @@ def money_text(value: Decimal | int | None) -> str | None:
     """Exact decimal text with at least two places: 12.5000 -> "12.50", 0.1250 -> "0.125"."""
     if value is None:
         return None
+    if isinstance(value, Decimal):
+        shown = str(value)  # already in cents, as most report figures are: "12.50" as it is
+        if len(shown) > 3 and shown[-3] == "." and "E" not in shown:
+            return shown
     amount = Decimal(value)
     cents = amount.quantize(Decimal("0.01"))
     return str(cents) if cents == amount else format(amount.normalize(), "f")
@@ -117,3 +121,52 @@ def many(schema: type[Schema], description: str | None = None) -> fields.List:
     return fields.List(
         fields.Nested(schema), metadata={"description": description} if description else {}
     )
+
+
+class Rows(fields.List):
+    """A list of flat rows of one schema (its fields plain values, no hooks), as
+    `fields.List(fields.Nested(schema))` dumps it and documented the same, but dumped by a
+    plan built once from the schema's own fields: a report of a thousand days is then
+    serialized in a few milliseconds instead of a hundred. Rows of any other schema are dumped
+    by marshmallow as usual."""
+
+    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
+        super().__init__(fields.Nested(schema), **kwargs)
+        self._plan: list[tuple[str, str, fields.Field]] | None = None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        plan = self._row_plan()
+        if value is None or plan is None:
+            return super()._serialize(value, attr, obj, **kwargs)
+        return [_dump_row(plan, row) for row in value]
+
+    def _row_plan(self) -> list[tuple[str, str, fields.Field]] | None:
+        if self._plan is None:
+            schema = self.inner.schema  # type: ignore[attr-defined]
+            hooked = bool(schema._hooks.get("pre_dump") or schema._hooks.get("post_dump"))
+            plan = []
+            for name, field in schema.dump_fields.items():
+                source = field.attribute or name
+                if hooked or isinstance(field, _COMPOSITE) or "." in source:
+                    self._plan = []
+                    break
+                plan.append((field.data_key or name, source, field))
+            else:
+                self._plan = plan
+        return self._plan or None
+
+
+_COMPOSITE = (fields.Nested, fields.List, fields.Dict, fields.Tuple, fields.Method, fields.Function)
+
+
+def _dump_row(plan: list[tuple[str, str, fields.Field]], row: Any) -> dict[str, Any]:
+    out = {}
+    for key, source, field in plan:
+        value = row.get(source, missing) if isinstance(row, dict) else getattr(row, source, missing)
+        if value is missing:
+            default = field.dump_default
+            value = default() if callable(default) else default
+            if value is missing:
+                continue
+        out[key] = field._serialize(value, source, row)
+    return out

@@ -38,7 +38,7 @@ from dashboard_api.queries.ranges import (
     tenant_timezone,
 )
 from dashboard_api.queries.sales import CUSTOMER_TYPES, Segment
-from dashboard_api.views.data.fields import text_argument
+from dashboard_api.views.data.fields import Rows, text_argument
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
 blp = Blueprint(
@@ -195,7 +195,7 @@ class InsightsOut(Schema):
     customers = fields.Nested(CustomersOut, required=True)
     orders = fields.Nested(OrdersOut, required=True)
     sales = fields.Nested(SalesOut, required=True)
-    revenue_by_day = fields.List(fields.Nested(DayOut), required=True)
+    revenue_by_day = Rows(DayOut, required=True)
     top_customers = fields.List(fields.Nested(TopCustomerOut), required=True)
     repeat_purchase = fields.Nested(RepeatOut, required=True)
     checkouts = fields.Nested(CheckoutsOut, required=True)

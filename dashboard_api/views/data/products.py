@@ -22,7 +22,7 @@ from dashboard_api.csv_export import (
 )
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.products import GROUPS, products_report
-from dashboard_api.views.data.fields import text_argument
+from dashboard_api.views.data.fields import Rows, text_argument
 from dashboard_api.views.data.insights import InsightsArgs, answer, day_range, json_body
 from dashboard_api.views.data.schemas import IdString, Money, no_nul
 
@@ -119,15 +119,15 @@ class ProductsReportOut(Schema):
     currency = fields.String(required=True, allow_none=True)
     totals = fields.Nested(ProductFiguresOut, required=True)
     item_count = fields.Integer(required=True, metadata={"description": "Groups in the range."})
-    items = fields.List(
-        fields.Nested(ProductRowOut),
+    items = Rows(
+        ProductRowOut,
         required=True,
         metadata={"description": "The first `limit` groups by net sales, then net units."},
     )
-    top_by_net_sales = fields.List(fields.Nested(ProductRowOut), required=True)
-    top_by_units = fields.List(fields.Nested(ProductRowOut), required=True)
-    trending = fields.List(
-        fields.Nested(ProductRowOut),
+    top_by_net_sales = Rows(ProductRowOut, required=True)
+    top_by_units = Rows(ProductRowOut, required=True)
+    trending = Rows(
+        ProductRowOut,
         required=True,
         metadata={"description": "Most grown in net sales against the previous period."},
     )

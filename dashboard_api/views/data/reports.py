@@ -14,6 +14,7 @@ from dashboard_api.context import current_redis, current_settings
 from dashboard_api.csv_export import CsvFormatArgs, document_csv, wants_csv
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.sales import sales_report
+from dashboard_api.views.data.fields import Rows
 from dashboard_api.views.data.insights import (
     InsightsArgs,
     answer,
@@ -71,7 +72,7 @@ class SalesReportOut(Schema):
         required=True, allow_none=True, metadata={"description": "The shop currency."}
     )
     totals = fields.Nested(SalesFiguresOut, required=True)
-    days = fields.List(fields.Nested(SalesDayOut), required=True)
+    days = Rows(SalesDayOut, required=True)
 
 
 class SalesReportArgs(InsightsArgs, CsvFormatArgs):
