@@ -44,6 +44,7 @@ ORDERS = Table(
         ("spent", f"{units('t.total_price')} - {units('t.total_refunded')}"),
     ),
     coded=("customer",),
+    small=("bought",),
 )
 # Sums of money in ten-thousandths are added as float64, exact below 2**53.
 _EXACT = 2**53
@@ -127,29 +128,39 @@ def _buyers(tenant_id: uuid.UUID, rng: DayRange, segment: Segment, *columns: Any
     )
 
 
-def buyer_counts(
+@dataclass(frozen=True)
+class Buyers:
+    """The customers who bought in a range: how many, how many of them twice or more, and the
+    five who spent the most (total - refunded; ties by id)."""
+
+    buyers: int
+    repeat: int
+    top: list[Any]
+
+
+def buyers(
     session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
-) -> tuple[int, int]:
-    """(customers who bought in the range, those of them who bought twice or more)."""
+) -> Buyers:
+    """The range's buyers: of all orders from the columns in memory, of a segment from SQL."""
     if segment == ALL:
-        with columns.reading(session, ORDERS, tenant_id) as orders:
-            codes, n, _ = _bought(session, orders, rng)
-            counts = np.bincount(codes, minlength=n)
-            return int(np.count_nonzero(counts)), int(np.count_nonzero(counts >= 2))
+        found = _in_memory(session, tenant_id, rng)
+        if found is not None:
+            return found
+    return Buyers(
+        *_counted(session, tenant_id, rng, segment), _top(session, tenant_id, rng, segment)
+    )
+
+
+def _counted(
+    session: Session, tenant_id: uuid.UUID, rng: DayRange, segment: Segment
+) -> tuple[int, int]:
     per = _buyers(tenant_id, rng, segment)
     stmt = select(func.count(), func.count().filter(per.c.orders >= 2)).select_from(per)
     buyers, repeat = session.execute(stmt).one()
     return buyers, repeat
 
 
-def top_customers(
-    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
-) -> list[Any]:
-    """The five customers who spent the most (total - refunded) in the range; ties by id."""
-    if segment == ALL:
-        found = _top_in_memory(session, tenant_id, rng)
-        if found is not None:
-            return found
+def _top(session: Session, tenant_id: uuid.UUID, rng: DayRange, segment: Segment) -> list[Any]:
     spent = func.sum(money(Order.total_price) - money(Order.total_refunded)).label("spent")
     per = _buyers(tenant_id, rng, segment, spent)
     top = select(per).order_by(per.c.spent.desc(), per.c.customer_id).limit(TOP).subquery("top")
@@ -166,34 +177,27 @@ def top_customers(
     return list(session.execute(stmt).all())
 
 
-def _bought(
-    session: Session, orders: columns.Columns, rng: DayRange
-) -> tuple[np.ndarray, int, np.ndarray]:
-    """The customer codes of the orders bought in the range, how many codes there are, and
-    which orders those are."""
+def _in_memory(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> Buyers | None:
+    """`buyers` of all orders from the columns in memory; None if the sums could not be
+    exact."""
     lo, hi = rng.micros(session)
-    placed = orders["placed"]
-    chosen = (orders["bought"] == 1) & (placed >= lo) & (placed < hi)
-    return orders["customer_code"][chosen], len(orders.code_keys("customer")), chosen
-
-
-def _top_in_memory(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> list[Any] | None:
-    """`top_customers` of all orders from the columns in memory; None if the sums could not
-    be exact."""
     with columns.reading(session, ORDERS, tenant_id) as orders:
-        codes, n, chosen = _bought(session, orders, rng)
-        spent = orders["spent"][chosen]
+        placed = orders["placed"]
+        chosen = (orders["bought"] == 1) & (placed >= lo) & (placed < hi)
+        codes, spent = orders["customer_code"][chosen], orders["spent"][chosen]
         if int(np.abs(spent).sum()) >= _EXACT:
             return None
+        n = len(orders.code_keys("customer"))
         counts = np.bincount(codes, minlength=n)
         sums = np.bincount(codes, weights=spent.astype(np.float64), minlength=n)
-        buyers = np.flatnonzero(counts)
-        if len(buyers) > TOP:  # those at least as high as the fifth highest, ties included
-            fifth = np.partition(sums[buyers], len(buyers) - TOP)[len(buyers) - TOP]
-            buyers = buyers[sums[buyers] >= fifth]
+        bought = np.flatnonzero(counts)
+        buyers, repeat = len(bought), int(np.count_nonzero(counts >= 2))
+        if len(bought) > TOP:  # those at least as high as the fifth highest, ties included
+            fifth = np.partition(sums[bought], len(bought) - TOP)[len(bought) - TOP]
+            bought = bought[sums[bought] >= fifth]
         ids = orders.code_keys("customer")
         ranked = sorted(
-            ((int(sums[c]), int(ids[c]), int(counts[c])) for c in buyers),
+            ((int(sums[c]), int(ids[c]), int(counts[c])) for c in bought),
             key=lambda r: (-r[0], r[1]),
         )[:TOP]
     found = {
@@ -204,7 +208,7 @@ def _top_in_memory(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> lis
             .where(Customer.shopify_id.in_([r[1] for r in ranked]))
         )
     }
-    return [
+    top = [
         _TopRow(
             customer_id=customer,
             orders=count,
@@ -215,6 +219,7 @@ def _top_in_memory(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> lis
         )
         for spent_units, customer, count in ranked
     ]
+    return Buyers(buyers, repeat, top)
 
 
 @dataclass(frozen=True)

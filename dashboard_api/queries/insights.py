@@ -21,15 +21,22 @@ from sqlalchemy.orm import Session
 
 from dashboard_api.queries import columns
 from dashboard_api.queries.buyers import (
-    buyer_counts,
+    buyers,
     counted_orders,
     money,
     placed_at,
-    top_customers,
 )
 from dashboard_api.queries.columns import Table, micros, units
 from dashboard_api.queries.ranges import DayRange
-from dashboard_api.queries.sales import ALL, Segment, daily_sums, rollup_zone, sales_report
+from dashboard_api.queries.sales import (
+    ALL,
+    JsonRows,
+    Segment,
+    exact_money,
+    figures_by_day,
+    rollup_zone,
+    sales_report,
+)
 from models import Order
 
 ZERO = Decimal(0)
@@ -54,26 +61,39 @@ def order_totals(
 
     From the daily rollups when they are bucketed in the range's zone, else from the orders."""
     if rollup_zone(session, tenant_id=tenant_id) == rng.tz:
-        by_day = {
-            day: _Totals(
-                int(r.orders or 0),
-                int(r.kept_orders or 0),
-                r.total_price or ZERO,
-                r.cancelled_price or ZERO,
-                r.refunded_price or ZERO,
-                r.net_price or ZERO,
-            )
-            for day, r in daily_sums(session, tenant_id=tenant_id, rng=rng, segment=segment).items()
-            if r.orders
+        total, days = figures_by_day(
+            session,
+            tenant_id=tenant_id,
+            rng=rng,
+            segment=segment,
+            figures=_ORDER_FIGURES,
+            zero=_NO_ORDERS,
+            on_days=("orders", "gross_sales", "net_sales"),
+        )
+        if total is None or not total["orders"]:
+            return {"total": None, "days": days}
+        return {
+            "total": _Totals(
+                int(total["orders"]),
+                int(total["kept_orders"]),
+                *(Decimal(total[n]) for n in ("gross_sales", "cancelled", "refunded", "net_sales")),
+            ),
+            "days": days,
         }
-        if not by_day:
-            return {"total": None, "by_day": {}}
-        total = _Totals(*(sum(getattr(t, f) for t in by_day.values()) for f in _FIELDS))
-        return {"total": total, "by_day": by_day}
     return _order_totals_from_rows(session, tenant_id, rng, segment)
 
 
-_FIELDS = ("orders", "kept", "gross", "cancelled", "refunded", "net")
+# The insights' order sums of the rollups (models/rollups.py), by the day orders were placed,
+# exact money as text.
+_ORDER_FIGURES = {
+    "orders": "CAST(COALESCE(SUM(orders), 0) AS bigint)",
+    "kept_orders": "CAST(COALESCE(SUM(kept_orders), 0) AS bigint)",
+    "gross_sales": exact_money("COALESCE(SUM(total_price), 0)"),
+    "cancelled": exact_money("COALESCE(SUM(cancelled_price), 0)"),
+    "refunded": exact_money("COALESCE(SUM(refunded_price), 0)"),
+    "net_sales": exact_money("COALESCE(SUM(net_price), 0)"),
+}
+_NO_ORDERS = {name: "0.00" for name in _ORDER_FIGURES} | {"orders": 0, "kept_orders": 0}
 
 
 def _order_totals_from_rows(
@@ -103,7 +123,7 @@ def _order_totals_from_rows(
             total = row
         else:
             by_day[row.day] = row
-    return {"total": total, "by_day": by_day}
+    return {"total": total, "days": [_day(d, by_day.get(d)) for d in rng.days]}
 
 
 ALIVE = "CASE WHEN t.deleted_at IS NULL THEN 1 ELSE 0 END"
@@ -130,8 +150,8 @@ _STARTED = (
     ("price", units("t.total_price")),
     ("alive", ALIVE),
 )
-CHECKOUTS = Table("checkouts", "t.row_id", _STARTED)
-CARTS = Table("carts", "t.row_id", _STARTED)
+CHECKOUTS = Table("checkouts", "t.row_id", _STARTED, small=("status", "alive"))
+CARTS = Table("carts", "t.row_id", _STARTED, small=("status", "alive"))
 
 
 def customer_counts(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> tuple[int, int]:
@@ -232,8 +252,7 @@ def shop_stats(
 # The independent parts of an answer (the API runs them on connections of their own at once).
 PARTS: dict[str, Callable[..., Any]] = {
     "orders": order_totals,
-    "buyers": buyer_counts,
-    "top": top_customers,
+    "buyers": buyers,
     "shop": shop_stats,
     "shopify": sales_report,
 }
@@ -264,7 +283,8 @@ def compute_insights(
 def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
     """The answer from the parts' results, as plain values (Decimals for money)."""
     orders, shop, shopify = parts["orders"], parts["shop"], parts.get("shopify")
-    buyers, repeat = parts["buyers"]
+    bought = parts["buyers"]
+    buyers, repeat = bought.buyers, bought.repeat
     checkouts, carts = shop["checkouts"], shop["carts"]
     total_customers, new_customers = shop["customers"]
     t = orders["total"]
@@ -285,12 +305,8 @@ def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
             "average_order_value": (net / kept).quantize(CENT, ROUND_HALF_UP) if kept else None,
         }
         | ({"shopify": {k: shopify["totals"][k] for k in SHOPIFY_FIGURES}} if shopify else {}),
-        "revenue_by_day": [
-            _day(d, orders["by_day"].get(d))
-            | ({"shopify_net_sales": shopify["days"][i]["net_sales"]} if shopify else {})
-            for i, d in enumerate(rng.days)
-        ],
-        "top_customers": [_top(r) for r in parts["top"]],
+        "revenue_by_day": _with_shopify(orders["days"], shopify),
+        "top_customers": [_top(r) for r in bought.top],
         "repeat_purchase": {
             "buyers": buyers,
             "repeat_buyers": repeat,
@@ -313,6 +329,15 @@ def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
             "abandoned_value": carts.abandoned_value,
         },
     }
+
+
+def _with_shopify(days: list[dict[str, Any]], shopify: dict[str, Any] | None) -> Any:
+    """The days, each with the sales report's net sales beside when asked for."""
+    if shopify is None:
+        return days
+    pairs = zip(days, shopify["days"], strict=True)
+    merged = [d | {"shopify_net_sales": s["net_sales"]} for d, s in pairs]
+    return JsonRows(merged) if isinstance(days, JsonRows) else merged
 
 
 def _day(day: date, row: Any) -> dict[str, Any]:

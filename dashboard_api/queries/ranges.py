@@ -21,6 +21,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 1096
 EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 _DATABASE_ZONES: set[str] = set()
+_MICROS: dict[DayRange, tuple[int, int]] = {}
 
 
 class RangeError(ValueError):
@@ -54,10 +55,16 @@ class DayRange:
 
     def micros(self, session: Session) -> tuple[int, int]:
         """`bounds` as microseconds since the epoch, for columns kept in memory
-        (dashboard_api/queries/columns.py), converted by SQL all the same."""
-        lo, hi = (func.extract("epoch", b) * 1_000_000 for b in self.bounds())
-        first, after = session.execute(select(lo, hi)).one()
-        return int(first), int(after)
+        (dashboard_api/queries/columns.py), converted by SQL all the same (once per process:
+        the time zone database does not change under it)."""
+        found = _MICROS.get(self)
+        if found is None:
+            lo, hi = (func.extract("epoch", b) * 1_000_000 for b in self.bounds())
+            first, after = session.execute(select(lo, hi)).one()
+            found = _MICROS[self] = (int(first), int(after))
+            while len(_MICROS) > 4096:  # the oldest first
+                del _MICROS[next(iter(_MICROS))]
+        return found
 
     def local_day(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(func.timezone(self.tz, instant), Date)
@@ -80,6 +87,11 @@ def database_knows_zone(session: Session, name: str) -> bool:
         return False
     _DATABASE_ZONES.add(name)
     return True
+
+
+def zone_known(name: str) -> bool:
+    """Whether `name` already passed `check_zone` in this process (no database needed)."""
+    return name in _DATABASE_ZONES and name in iana_zones()
 
 
 def tenant_timezone(session: Session, *, tenant_id: uuid.UUID) -> str:

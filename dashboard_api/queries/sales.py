@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -23,11 +23,6 @@ from writes.rollup_sql import ORDERS_SLOT
 from writes.sales_sql import SALES_SQL
 
 ZERO = Decimal(0)
-CENT = Decimal("0.01")
-MONEY = (
-    "gross_sales", "discounts", "returns", "net_sales", "shipping", "taxes", "duties",
-    "total_sales", "cost_of_goods_sold", "net_sales_with_cost_recorded", "gross_profit",
-)  # fmt: skip
 # The summed columns of a rollup row, as the statement names them.
 _SUMS = (
     "orders", "gross_sales", "discounts", "returns", "shipping", "taxes", "duties", "cost",
@@ -119,12 +114,78 @@ def rollup_zone(session: Session, *, tenant_id: uuid.UUID) -> str | None:
     )
 
 
+def _cents(sql: str) -> str:
+    """SQL: exact money rounded half away from zero to the cent (Python's ROUND_HALF_UP), as
+    text with two places."""
+    return f"CAST(round({sql}, 2) AS text)"
+
+
+def _sum(name: str) -> str:
+    return f"COALESCE(SUM({name}), 0)"
+
+
+def exact_money(sql: str) -> str:
+    """SQL: exact money as text with at least two places, as the API writes it
+    (dashboard_api/views/data/fields.py, `money_text`): 12.5 -> "12.50", 0.1250 -> "0.125"."""
+    return (
+        f"CASE WHEN scale(trim_scale({sql})) <= 2 THEN CAST(round({sql}, 2) AS text) "
+        f"ELSE CAST(trim_scale({sql}) AS text) END"
+    )
+
+
+_NET = f"{_sum('gross_sales')} + {_sum('discounts')} + {_sum('returns')}"
+# The sales report's figures (docs/metrics.md, "Sales report") from the summed rollup columns,
+# each rounded to the cent once, from the exact sums.
+FIGURES = {
+    "orders": f"CAST({_sum('orders')} AS bigint)",
+    "gross_sales": _cents(_sum("gross_sales")),
+    "discounts": _cents(_sum("discounts")),
+    "returns": _cents(_sum("returns")),
+    "net_sales": _cents(_NET),
+    "shipping": _cents(_sum("shipping")),
+    "taxes": _cents(_sum("taxes")),
+    "duties": _cents(_sum("duties")),
+    "total_sales": _cents(f"{_NET} + {_sum('shipping')} + {_sum('taxes')} + {_sum('duties')}"),
+    "cost_of_goods_sold": _cents(_sum("cost")),
+    "net_sales_with_cost_recorded": _cents(_sum("net_with_cost")),
+    "gross_profit": _cents(f"{_sum('net_with_cost')} - {_sum('cost')}"),
+    "average_order_value": _cents(f"{_sum('order_value')} / NULLIF({_sum('orders')}, 0)"),
+}
+# A day without any rollup row.
+NO_SALES = {name: "0.00" for name in FIGURES} | {"orders": 0, "average_order_value": None}
+
+
 def daily_sums(
-    session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
-) -> dict[Any, Any]:
-    """Per local day of the range: every rollup sum, from the rollups when they fit the zone."""
-    names = (*_SUMS, *ORDER_SUMS)
-    sums = ", ".join(f"SUM({n}) AS {n}" for n in names)
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    rng: DayRange,
+    segment: Segment = ALL,
+    columns: dict[str, str] | None = None,
+) -> tuple[dict[Any, Any], Any]:
+    """Per local day of the range that has any rollup row, and for the whole range (its `day`
+    None): `columns` (name: SQL aggregate over the rollup columns), by default every rollup
+    sum; from the rollups when they fit the zone, else from the rows."""
+    sql, params = _summed(session, tenant_id, rng, segment, columns)
+    by_day, total = {}, None
+    for row in session.execute(text(sql), params):
+        if row.day is None:
+            total = row
+        else:
+            by_day[row.day] = row
+    return by_day, total
+
+
+def _summed(
+    session: Session,
+    tenant_id: uuid.UUID,
+    rng: DayRange,
+    segment: Segment,
+    columns: dict[str, str] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The statement of `daily_sums`, and its parameters."""
+    wanted = columns or {n: _sum(n) for n in (*_SUMS, *ORDER_SUMS)}
+    selected = ", ".join(f"{sql} AS {name}" for name, sql in wanted.items())
     params = {
         "tenant": tenant_id,
         "tz": rng.tz,
@@ -134,16 +195,62 @@ def daily_sums(
     }
     narrowed = orders_condition("o", segment)
     if not narrowed and rollup_zone(session, tenant_id=tenant_id) == rng.tz:
-        sql = (
-            f"SELECT day, {sums} FROM sales_daily WHERE tenant_id = :tenant "  # noqa: S608
-            f"AND day >= :first AND day <= :last AND {_WHERE} GROUP BY day"
+        source = (
+            "SELECT * FROM sales_daily WHERE tenant_id = :tenant AND day >= :first AND day <= :last"
         )
-        params |= {"first": rng.start, "last": rng.end}
     else:
-        rows = SALES_SQL.replace(ORDERS_SLOT, narrowed)
-        sql = f"SELECT day, {sums} FROM ({rows}) AS q WHERE {_WHERE} GROUP BY day"  # noqa: S608
+        source = SALES_SQL.replace(ORDERS_SLOT, narrowed)
         params |= {"starts": [rng.start], "ends": [rng.end + timedelta(days=1)]}
-    return {row.day: row for row in session.execute(text(sql), params)}
+    params |= {"first": rng.start, "last": rng.end}
+    sql = (
+        f"SELECT day, {selected} FROM ({source}) AS q WHERE {_WHERE} "  # noqa: S608
+        "GROUP BY GROUPING SETS ((day), ())"
+    )
+    return sql, params
+
+
+# Every day of the range with its figures (NO_SALES without any), and the totals, as JSON
+# built by PostgreSQL: a three-year report is then one row of text instead of 15,000 values
+# made and converted one by one in Python.
+_REPORT = """
+WITH per AS MATERIALIZED ({summed})
+SELECT
+    (SELECT json_build_object({totals}) FROM per AS p WHERE p.day IS NULL) AS totals,
+    (SELECT json_agg(json_build_object('date', d.day, {days}) ORDER BY d.day)
+     FROM (SELECT CAST(g AS date) AS day
+           FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') AS g
+          ) AS d
+     LEFT JOIN per AS p ON p.day = d.day) AS days
+"""
+
+
+def figures_by_day(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    rng: DayRange,
+    segment: Segment,
+    figures: dict[str, str],
+    zero: dict[str, Any],
+    on_days: tuple[str, ...] | None = None,
+) -> tuple[dict[str, Any] | None, JsonRows]:
+    """The range's `figures` (name: SQL aggregate over the rollup columns, giving JSON-ready
+    values) for the whole range (None without any row) and for every day (the figures
+    `on_days`, all by default; `zero`'s on a day without any row), built by PostgreSQL."""
+
+    def pairs(names: Any) -> str:
+        def value(name: str) -> str:
+            none = zero[name]
+            if none is None:
+                return f"p.{name}"
+            return f"COALESCE(p.{name}, {none if isinstance(none, int) else repr(none)})"
+
+        return ", ".join(f"'{name}', {value(name)}" for name in names)
+
+    summed, params = _summed(session, tenant_id, rng, segment, figures)
+    sql = _REPORT.format(summed=summed, totals=pairs(figures), days=pairs(on_days or figures))
+    report = session.execute(text(sql), params).one()
+    return report.totals, JsonRows(report.days)
 
 
 # The newest counted order's: its conditions are the placed-time index's (migration 0005), so
@@ -161,51 +268,25 @@ LIMIT 1
 def sales_report(
     session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
 ) -> dict[str, Any]:
-    """Per local day of the range and for the whole range: the sales report's figures.
+    """Per local day of the range and for the whole range: the sales report's figures (money
+    as text in cents, computed by SQL from the exact sums: `FIGURES`). `days` are `JsonRows`,
+    as PostgreSQL built them.
 
     PostgreSQL turns the local midnights into instants and the instants into local days, with
     the same time zone database, so bounds and buckets always agree (DST days included)."""
-    by_day = daily_sums(session, tenant_id=tenant_id, rng=rng, segment=segment)
-    total = dict.fromkeys(_SUMS, ZERO)
-    days = []
-    for day in rng.days:
-        row = by_day.get(day)
-        sums = {name: Decimal(getattr(row, name) or 0) if row else ZERO for name in _SUMS}
-        for name in _SUMS:
-            total[name] += sums[name]
-        days.append({"date": day, **figures(sums)})
+    totals, days = figures_by_day(
+        session, tenant_id=tenant_id, rng=rng, segment=segment, figures=FIGURES, zero=NO_SALES
+    )
     return {
         "start": rng.start,
         "end": rng.end,
         "tz": rng.tz,
         "currency": session.scalar(text(_CURRENCY), {"tenant": tenant_id}),
-        "totals": figures(total),
+        "totals": totals or NO_SALES,
         "days": days,
     }
 
 
-def figures(sums: dict[str, Decimal]) -> dict[str, Any]:
-    """The report's figures from exact sums, each rounded half up to the cent at the end."""
-    net = sums["gross_sales"] + sums["discounts"] + sums["returns"]
-    exact = {
-        "gross_sales": sums["gross_sales"],
-        "discounts": sums["discounts"],
-        "returns": sums["returns"],
-        "net_sales": net,
-        "shipping": sums["shipping"],
-        "taxes": sums["taxes"],
-        "duties": sums["duties"],
-        "total_sales": net + sums["shipping"] + sums["taxes"] + sums["duties"],
-        "cost_of_goods_sold": sums["cost"],
-        "net_sales_with_cost_recorded": sums["net_with_cost"],
-        "gross_profit": sums["net_with_cost"] - sums["cost"],
-    }
-    orders = int(sums["orders"])
-    out: dict[str, Any] = {"orders": orders}
-    out |= {name: cents(value) for name, value in exact.items()}
-    out["average_order_value"] = cents(sums["order_value"] / orders) if orders else None
-    return out
-
-
-def cents(amount: Decimal) -> Decimal:
-    return (amount + ZERO).quantize(CENT, ROUND_HALF_UP)
+class JsonRows(list):
+    """Rows already in their JSON form (keys, money as text, dates as ISO text), as a
+    statement built them: `Rows` (dashboard_api/views/data/fields.py) gives them as they are."""

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from core.settings import Settings
 from dashboard_api.db import tenant_session
-from dashboard_api.queries.buyers import buyer_counts, top_customers
+from dashboard_api.queries.buyers import buyers
 from dashboard_api.queries.ranges import DayRange
 from models.db import get_engine
 from tests.support.shop_builders import BIG, customer, deliver, order
@@ -23,9 +23,10 @@ DAYS = DayRange(date(2026, 1, 1), date(2026, 1, 31), "UTC")
 
 def _figures(settings: Settings, tenant_id: uuid.UUID) -> tuple[Any, list[tuple[int, int, str]]]:
     with tenant_session(settings, tenant_id) as session:
-        counts = buyer_counts(session, tenant_id=tenant_id, rng=DAYS)
-        top = top_customers(session, tenant_id=tenant_id, rng=DAYS)
-    return counts, [(r.customer_id, r.orders, str(r.spent)) for r in top]
+        found = buyers(session, tenant_id=tenant_id, rng=DAYS)
+    return (found.buyers, found.repeat), [
+        (r.customer_id, r.orders, str(r.spent)) for r in found.top
+    ]
 
 
 def test_a_write_committed_after_a_read_began_is_in_the_next_read(

@@ -7,11 +7,14 @@ or in the buyer's (the order's `presentment_currency`) where the field ends in `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
+
+from dashboard_api.queries.sales import JsonRows
 
 BIGINT_MAX = 2**63 - 1
 
@@ -33,10 +36,11 @@ def money_text(value: Decimal | int | None) -> str | None:
     """Exact decimal text with at least two places: 12.5000 -> "12.50", 0.1250 -> "0.125"."""
     if value is None:
         return None
-    if isinstance(value, Decimal):
-        shown = str(value)  # already in cents, as most report figures are: "12.50" as it is
-        if len(shown) > 3 and shown[-3] == "." and "E" not in shown:
-            return shown
+    if isinstance(value, Decimal | str):
+        # The same by text alone, where it is plain digits: "12.3450" -> "12.345".
+        whole, dot, places = str(value).partition(".")
+        if dot and "E" not in places and "e" not in places:
+            return f"{whole}.{places.rstrip('0').ljust(2, '0')}"
     amount = Decimal(value)
     cents = amount.quantize(Decimal("0.01"))
     return str(cents) if cents == amount else format(amount.normalize(), "f")
@@ -132,15 +136,24 @@ class Rows(fields.List):
 
     def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
         super().__init__(fields.Nested(schema), **kwargs)
-        self._plan: list[tuple[str, str, fields.Field]] | None = None
+        self._plan: list[_Step] | None = None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, JsonRows):
+            return list(value)
         plan = self._row_plan()
         if value is None or plan is None:
             return super()._serialize(value, attr, obj, **kwargs)
-        return [_dump_row(plan, row) for row in value]
+        sources = {source for _, source, _, _ in plan}
+        return [
+            # A dict with every key: one comprehension; anything else field by field.
+            {key: convert(row[source]) for key, source, convert, _ in plan}
+            if isinstance(row, dict) and sources <= row.keys()
+            else _dump_row(plan, row)
+            for row in value
+        ]
 
-    def _row_plan(self) -> list[tuple[str, str, fields.Field]] | None:
+    def _row_plan(self) -> list[_Step] | None:
         if self._plan is None:
             schema = self.inner.schema  # type: ignore[attr-defined]
             hooked = bool(schema._hooks.get("pre_dump") or schema._hooks.get("post_dump"))
@@ -150,23 +163,35 @@ class Rows(fields.List):
                 if hooked or isinstance(field, _COMPOSITE) or "." in source:
                     self._plan = []
                     break
-                plan.append((field.data_key or name, source, field))
+                plan.append((field.data_key or name, source, _converter(field, source), field))
             else:
                 self._plan = plan
         return self._plan or None
 
 
+# (output key, source key, value converter, the field)
+_Step = tuple[str, str, Callable[[Any], Any], fields.Field]
+
+
+def _converter(field: fields.Field, source: str) -> Callable[[Any], Any]:
+    """The field's own conversion of a value (money directly: the most common one)."""
+    if type(field)._serialize is Money._serialize:
+        return money_text
+    serialize = field._serialize
+    return lambda value: serialize(value, source, None)
+
+
 _COMPOSITE = (fields.Nested, fields.List, fields.Dict, fields.Tuple, fields.Method, fields.Function)
 
 
-def _dump_row(plan: list[tuple[str, str, fields.Field]], row: Any) -> dict[str, Any]:
+def _dump_row(plan: list[_Step], row: Any) -> dict[str, Any]:
     out = {}
-    for key, source, field in plan:
+    for key, source, convert, field in plan:
         value = row.get(source, missing) if isinstance(row, dict) else getattr(row, source, missing)
         if value is missing:
             default = field.dump_default
             value = default() if callable(default) else default
             if value is missing:
                 continue
-        out[key] = field._serialize(value, source, row)
+        out[key] = convert(value)
     return out

@@ -36,6 +36,7 @@ from dashboard_api.queries.ranges import (
     check_zone,
     resolve_range,
     tenant_timezone,
+    zone_known,
 )
 from dashboard_api.queries.sales import CUSTOMER_TYPES, Segment
 from dashboard_api.views.data.fields import Rows, text_argument
@@ -225,7 +226,7 @@ def insights(args: dict[str, Any]) -> Response:
     settings, client = current_settings(), current_redis()
     # Before any data is read: see dashboard_api/cache.py.
     version = cache.tenant_version(client, settings, principal.tenant_id)
-    rng = day_range(settings, principal.tenant_id, args)
+    rng = day_range(settings, principal.tenant_id, args, version)
 
     with_shopify = bool(args.get("shopify"))
     seg = segment(args)
@@ -296,15 +297,31 @@ def csv_of(
     return response
 
 
-def day_range(settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any]) -> DayRange:
-    """The range of local days the query asks for (the shop's time zone unless given)."""
-    with tenant_session(settings, tenant_id) as session:
-        try:
-            zone = args.get("tz") or tenant_timezone(session, tenant_id=tenant_id)
+def day_range(
+    settings: Settings, tenant_id: uuid.UUID, args: dict[str, Any], version: int
+) -> DayRange:
+    """The range of local days the query asks for (the shop's time zone unless given).
+
+    The shop's zone is remembered per data version (a zone change bumps it, as every change
+    does), so a cached answer needs no database at all."""
+    known = _TENANT_ZONES.get(tenant_id)
+    zone = args.get("tz") or (known[1] if known and known[0] == version else None)
+    try:
+        if zone is not None and zone_known(zone):
+            return resolve_range(args.get("start"), args.get("end"), zone, datetime.now(UTC))
+        with tenant_session(settings, tenant_id) as session:
+            if zone is None:
+                zone = tenant_timezone(session, tenant_id=tenant_id)
+                _TENANT_ZONES[tenant_id] = (version, zone)
+                while len(_TENANT_ZONES) > 10_000:  # the oldest first
+                    del _TENANT_ZONES[next(iter(_TENANT_ZONES))]
             tz = check_zone(session, zone)
-            return resolve_range(args.get("start"), args.get("end"), tz, datetime.now(UTC))
-        except RangeError as exc:
-            raise Invalid("The request is invalid.", fields={exc.field: [str(exc)]}) from exc
+        return resolve_range(args.get("start"), args.get("end"), tz, datetime.now(UTC))
+    except RangeError as exc:
+        raise Invalid("The request is invalid.", fields={exc.field: [str(exc)]}) from exc
+
+
+_TENANT_ZONES: dict[uuid.UUID, tuple[int, str]] = {}
 
 
 def segment(args: dict[str, Any]) -> Segment:

@@ -155,7 +155,7 @@ def products(args: dict[str, Any]) -> Response:
     principal = current_principal()
     settings, client = current_settings(), current_redis()
     version = cache.tenant_version(client, settings, principal.tenant_id)
-    rng = day_range(settings, principal.tenant_id, args)
+    rng = day_range(settings, principal.tenant_id, args, version)
     group_by = args["group_by"]
     filters = {name: args[name] for name in _FILTERS if args.get(name) is not None}
     if "tag" in filters:

@@ -104,7 +104,7 @@ def sales(args: dict[str, Any]) -> Response:
     principal = current_principal()
     settings, client = current_settings(), current_redis()
     version = cache.tenant_version(client, settings, principal.tenant_id)
-    rng = day_range(settings, principal.tenant_id, args)
+    rng = day_range(settings, principal.tenant_id, args, version)
     seg = segment(args)
 
     def compute() -> bytes:
