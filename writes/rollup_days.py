@@ -40,6 +40,10 @@ SELECT MIN(at) AS lo, MAX(at) AS hi FROM (
     UNION ALL SELECT MAX({PLACED_AT.format(t="r")}) FROM refunds AS r WHERE r.tenant_id = :tenant
 ) AS x
 """)  # noqa: S608 (built from constants only)
+# Rollups whose rows are never deleted but by a rebuild (which gives the tenant's rollup_zones
+# row a new built_at): dashboard processes keep them in memory and apply the rows written since
+# their last read (dashboard_api/queries/product_columns.py). A row left all zero counts as none.
+KEEPS_ROWS = (ProductSalesDaily,)
 # Recomputed in windows of this many days at a time, so a rebuild's statements stay small.
 REBUILD_WINDOW_DAYS = 31
 
@@ -87,18 +91,35 @@ def recompute(session: Session, tenant_id: uuid.UUID, days: set[date], *, tz: st
     params = {"tenant": tenant_id, "tz": tz, "starts": starts, "ends": ends, "days": ordered}
     for model, sql in ((SalesDaily, SALES_SQL), (ProductSalesDaily, PRODUCTS_SQL)):
         table = table_of(model)
-        session.execute(
-            text(f"DELETE FROM {table.name} WHERE tenant_id = :tenant AND day = ANY(:days)"),  # noqa: S608
-            params,
-        )
         keys, sums = columns_of(model)
         names = ", ".join(keys + sums)
+        if model in KEEPS_ROWS:
+            # Its rows stay (dashboard processes apply only rows written, never deletions):
+            # the days' rows are zeroed, then the fresh sums written over them.
+            zero = ", ".join(f"{c} = 0" for c in sums)
+            session.execute(
+                text(
+                    f"UPDATE {table.name} SET {zero} WHERE tenant_id = :tenant "  # noqa: S608
+                    f"AND day = ANY(:days) AND NOT ({' AND '.join(f'{c} = 0' for c in sums)})"
+                ),
+                params,
+            )
+            conflict = f"ON CONFLICT (tenant_id, {', '.join(keys)}) DO UPDATE SET " + ", ".join(
+                f"{c} = EXCLUDED.{c}" for c in sums
+            )
+        else:
+            session.execute(
+                text(f"DELETE FROM {table.name} WHERE tenant_id = :tenant AND day = ANY(:days)"),  # noqa: S608
+                params,
+            )
+            conflict = ""
         # A group whose sums are all zero has no row, as the write path leaves none.
         nonzero = " OR ".join(f"{c} <> 0" for c in sums)
         session.execute(
             text(
                 f"INSERT INTO {table.name} (tenant_id, {names}) "  # noqa: S608
-                f"SELECT CAST(:tenant AS uuid), {names} FROM ({sql}) AS q WHERE {nonzero}"
+                f"SELECT CAST(:tenant AS uuid), {names} FROM ({sql}) AS q WHERE {nonzero} "
+                f"{conflict}"
             ),
             params,
         )

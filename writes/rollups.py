@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from models import ProductSalesDaily, SalesDaily
 from resources.rows import EntityRow, Tombstone
 from writes.product_sql import PRODUCTS_OF_ORDERS_SQL
-from writes.rollup_days import LOCK_DAYS, columns_of, rebuild, recompute, zone_of
+from writes.rollup_days import KEEPS_ROWS, LOCK_DAYS, columns_of, rebuild, recompute, zone_of
 from writes.rollup_sql import PLACED_AT
 from writes.sales_sql import SALES_OF_ORDERS_SQL
 
@@ -235,8 +235,8 @@ def _delta_sql(model: Any) -> dict[str, str]:
     stage = f"INSERT INTO {delta} (tenant_id, {names}) SELECT CAST(:tenant AS uuid), {signed} "
     fold = f"INSERT INTO {table} (tenant_id, {names}) SELECT CAST(:tenant AS uuid), {summed} "
     return {
-        "create": f"CREATE TEMPORARY TABLE IF NOT EXISTS {delta} (LIKE {table}) "
-        "ON COMMIT DELETE ROWS",
+        "create": f"CREATE TEMPORARY TABLE IF NOT EXISTS {delta} ON COMMIT DELETE ROWS "  # noqa: S608
+        f"AS SELECT tenant_id, {names} FROM {table} WITH NO DATA",
         "stage": f"{stage} FROM ({_OF_ORDERS[model]}) AS q",
         "days": f"SELECT DISTINCT day FROM {delta} WHERE {mine}",  # noqa: S608
         "fold": f"{fold} FROM {delta} WHERE {mine} GROUP BY {grouped} HAVING {nonzero} "
@@ -263,7 +263,7 @@ def _clear(session: Session, tenant_id: uuid.UUID) -> None:
 
 def _fold(session: Session, tenant_id: uuid.UUID) -> None:
     """Add the staged changes (after - before) to the rollup rows, under the days' locks, and
-    drop the rows they leave all zero."""
+    drop the rows they leave all zero (but those of rollups kept in memory)."""
     params = {"tenant": tenant_id}
     days: set[date] = set()
     for model in _DELTA_MODELS:
@@ -273,5 +273,6 @@ def _fold(session: Session, tenant_id: uuid.UUID) -> None:
     for model in _DELTA_MODELS:
         sql = _delta_sql(model)
         session.execute(text(sql["fold"]), params)
-        session.execute(text(sql["drop_zero"]), params)
+        if model not in KEEPS_ROWS:
+            session.execute(text(sql["drop_zero"]), params)
     _clear(session, tenant_id)

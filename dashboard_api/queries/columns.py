@@ -13,7 +13,9 @@ memory:
   applies them. It reads under a new snapshot, which the next read starts from. So a read sees
   every transaction committed before it, as a query would, and costs one index range scan.
 - Rows are never deleted but with their tenant (a deletion is a tombstone, `deleted_at`, which
-  is an update), so applying the rows written is all it takes.
+  is an update), so applying the rows written is all it takes. A table whose rows are deleted
+  in bulk (the product rollup, by a rebuild) names a `generation`, read in the same statement,
+  which the bulk deletion changes: a read that finds another generation reads in full again.
 - At most `MAX_ROWS` rows are kept per process; the tenants read least recently are dropped
   first and read in full again when next asked.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +67,8 @@ class Table:
     coded: tuple[str, ...] = ()
     # Flags and small codes (-128..127), kept as int8: a scan of them reads an eighth as much.
     small: tuple[str, ...] = ()
+    # SQL: a bigint (for :tenant) that changes whenever the tenant's rows are deleted.
+    generation: str = "0"
 
     def statement(self, *, since: bool) -> Any:
         record = " || ".join(
@@ -80,7 +84,8 @@ class Table:
         # One statement, so the snapshot given is the one the rows were read under.
         return text(
             "SELECT CAST(pg_current_snapshot() AS text) AS snap, "  # noqa: S608 (constants)
-            f"(SELECT string_agg({record}, ''::bytea) FROM {self.name} AS t WHERE {where}) AS pack"
+            f"(SELECT string_agg({record}, ''::bytea) FROM {self.name} AS t WHERE {where}) AS pack,"
+            f" COALESCE(({self.generation}), 0) AS generation"
         )
 
 
@@ -88,15 +93,17 @@ class Columns:
     """One tenant's rows of one table: `keys` and one int64 array per column, row i of each
     being the same row; `size` rows."""
 
-    def __init__(self, table: Table, snap: str, pack: bytes | None) -> None:
+    def __init__(self, table: Table, snap: str, pack: bytes | None, generation: int = 0) -> None:
         self.table = table
         self.snap = snap
+        self.generation = generation
         keys, values = self._unpack(pack)
         order = np.argsort(keys, kind="stable")
         self.keys = keys
         self._sorted_keys, self._sorted_at = keys[order], order
         self.values = values
         self._codes: dict[str, _Codes] = {}
+        self._derived: dict[str, Any] = {}
         for name in table.coded:
             self._codes[name] = _Codes(values[name])
             self.values[f"{name}_code"] = self._codes[name].of(values[name])
@@ -107,6 +114,12 @@ class Columns:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
+
+    def derived(self, name: str, compute: Callable[[Columns], Any]) -> Any:
+        """`compute(self)`, kept until rows are next applied."""
+        if name not in self._derived:
+            self._derived[name] = compute(self)
+        return self._derived[name]
 
     def code_keys(self, name: str) -> np.ndarray:
         """The values of a coded column, by code."""
@@ -128,6 +141,7 @@ class Columns:
         keys, values = self._unpack(pack)
         if not len(keys):
             return
+        self._derived.clear()
         # A key written twice in one pack cannot happen (one row per key), but keep the last.
         keys, last = np.unique(keys[::-1], return_index=True)
         rows = {name: column[::-1][last] for name, column in values.items()}
@@ -194,12 +208,16 @@ def reading(session: Session, table: Table, tenant_id: uuid.UUID) -> Iterator[Co
         with _guard:
             kept = _kept.get(key)
         params: dict[str, Any] = {"tenant": tenant_id}
+        if kept is not None:
+            since = session.execute(table.statement(since=True), params | {"snap": kept.snap})
+            snap, pack, generation = since.one()
+            if generation == kept.generation:
+                kept.apply(snap, pack)
+            else:
+                kept = None
         if kept is None:
             full = session.execute(table.statement(since=False), params).one()
-            kept = Columns(table, full.snap, full.pack)
-        else:
-            since = session.execute(table.statement(since=True), params | {"snap": kept.snap})
-            kept.apply(*since.one())
+            kept = Columns(table, full.snap, full.pack, full.generation)
         with _guard:
             _kept[key] = kept
             _kept.move_to_end(key)

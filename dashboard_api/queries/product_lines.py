@@ -1,7 +1,6 @@
-"""Where the products report reads product sales from: one row per (period, channel,
-customer type, product, variant) and span, from the rollups (`rollup_source`) or from the
-orders, their lines and refunds (`rows_source`, for a range in a zone the rollups are not
-bucketed in) -- the same figures either way.
+"""Product sales from the orders, their lines and refunds, for a range in a zone the daily
+product rollup is not bucketed in or a segment of customers: one row per (day, channel,
+customer type, product, variant) and event, as the rollup sums them (writes/product_sql.py).
 
 From the rows:
 
@@ -15,9 +14,6 @@ order without a customer.
 """
 
 from __future__ import annotations
-
-from datetime import date, timedelta
-from typing import Any
 
 from writes.rollup_sql import ORDERS_SLOT
 
@@ -120,15 +116,6 @@ FROM events AS e, bounds AS b
 WHERE e.at >= b.lo AND e.at < b.hi
 """
 
-# One span of a period from a rollup: whole months from the monthly one, other days from the
-# daily one (migration 0016 keeps the monthly rows the sums of the daily ones).
-_FROM_ROLLUP = """
-SELECT {current} AS current, channel, customer_type, product_id, variant_id, units_sold,
-       units_returned, gross_sales, discounts, returns, cost_of_goods_sold AS cost,
-       net_sales_with_cost_recorded AS net_with_cost, units_with_cost
-FROM {table}
-WHERE tenant_id = :tenant AND {column} >= CAST(:lo{n} AS date) AND {column} < CAST(:hi{n} AS date)
-"""
 _FROM_ROWS = f"""
 SELECT r.day >= CAST(:split_day AS date) AS current, r.* FROM ({FROM_ROWS}) AS r
 """  # noqa: S608 (built from constants only)
@@ -138,33 +125,3 @@ def rows_source(orders: str = "") -> str:
     """The rows of both periods from the orders (`current`: on or after :split_day), of the
     orders the condition `orders` (on alias `c`) keeps."""
     return _FROM_ROWS.replace(ORDERS_SLOT, orders)
-
-
-def rollup_source(params: dict[str, Any], periods: list[tuple[date, date, bool]]) -> str:
-    """The rollup rows of each period [lo, hi): its whole months, then its other days."""
-    parts: list[str] = []
-    for lo, hi, current in periods:
-        for table, column, span_lo, span_hi in _spans(lo, hi):
-            n = len(parts)
-            params[f"lo{n}"], params[f"hi{n}"] = span_lo.isoformat(), span_hi.isoformat()
-            flag = "true" if current else "false"
-            parts.append(_FROM_ROLLUP.format(current=flag, table=table, column=column, n=n))
-    return " UNION ALL ".join(parts)
-
-
-def _spans(lo: date, hi: date) -> list[tuple[str, str, date, date]]:
-    """[lo, hi) as (table, column, from, to): whole months monthly, the edges daily."""
-    first = lo if lo.day == 1 else _next_month(lo)
-    last = hi.replace(day=1)  # the first day of the month `hi` falls in
-    if first >= last:
-        return [("product_sales_daily", "day", lo, hi)]
-    out = [("product_sales_monthly", "month", first, last)]
-    if lo < first:
-        out.append(("product_sales_daily", "day", lo, first))
-    if last < hi:
-        out.append(("product_sales_daily", "day", last, hi))
-    return out
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)

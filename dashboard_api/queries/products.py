@@ -5,16 +5,15 @@ sell-through from inventory.
 docs/metrics.md ("Products") defines every figure. Sales are dated as the sales report dates
 them: a line's sale on the day its order was placed, its return on the day a refund was
 processed, and what is left of it on the day its order was cancelled; test and deleted orders
-and gift cards are left out. The figures come from the daily product rollup
-(`product_sales_daily`, kept by the write path) when the range's time zone is the one the
-rollup is bucketed in, and otherwise from the rows, with the same definitions: both give one
-row per (day, channel, customer type, product, variant), which one statement groups.
+and gift cards are left out. The groups come from the daily product rollup
+(`product_sales_daily`, kept by the write path, summed in memory) when the range's time zone is
+the one the rollup is bucketed in, and otherwise from the rows, with the same definitions
+(dashboard_api/queries/product_groups.py).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,55 +21,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard_api.queries.insights import shop_currency
-from dashboard_api.queries.product_lines import rollup_source, rows_source
+from dashboard_api.queries.product_columns import periods_of
+from dashboard_api.queries.product_groups import SUMS, ZERO, Group, from_rollup, from_rows
 from dashboard_api.queries.ranges import DayRange
-from dashboard_api.queries.sales import Segment, orders_condition
+from dashboard_api.queries.sales import Segment, orders_condition, rollup_zone
 
-ZERO = Decimal(0)
 CENT = Decimal("0.01")
 GROUPS = ("product", "variant", "product_type", "vendor")
 TOP = 5
-_SUMS = ("units_sold", "units_returned", "gross_sales", "discounts", "returns", "cost",
-         "net_with_cost", "units_with_cost")  # fmt: skip
-
-# Per grouping: the selected key and label columns, and the same expressions to group by.
-_KEYS = {
-    "product": (
-        "e.product_id, p.title, p.product_type, p.vendor",
-        "e.product_id, p.title, p.product_type, p.vendor",
-    ),
-    "variant": (
-        "e.product_id, e.variant_id, p.title, v.title AS variant_title, v.sku",
-        "e.product_id, e.variant_id, p.title, v.title, v.sku",
-    ),
-    "product_type": (
-        "COALESCE(p.product_type, '') AS product_type",
-        "COALESCE(p.product_type, '')",
-    ),
-    "vendor": ("COALESCE(p.vendor, '') AS vendor", "COALESCE(p.vendor, '')"),
-}
-
-_SUMMED = """
-SUM(e.units_sold) AS units_sold, SUM(e.units_returned) AS units_returned,
-SUM(e.gross_sales) AS gross_sales, SUM(e.discounts) AS discounts, SUM(e.returns) AS returns,
-SUM(e.cost) AS cost, SUM(e.net_with_cost) AS net_with_cost,
-SUM(e.units_with_cost) AS units_with_cost
-"""
-# Summed per variant first (a few thousand rows at most), then labelled and grouped.
-_GROUPED = f"""
-WITH source AS ({{source}}),
-summed AS (
-    SELECT e.current, e.product_id, e.variant_id, {_SUMMED}
-    FROM source AS e WHERE true {{dims}}
-    GROUP BY e.current, e.product_id, e.variant_id
-)
-SELECT {{columns}}, e.current, {_SUMMED}
-FROM summed AS e
-LEFT JOIN products AS p ON p.tenant_id = :tenant AND p.shopify_id = e.product_id
-LEFT JOIN product_variants AS v ON v.tenant_id = :tenant AND v.shopify_id = e.variant_id
-WHERE true {{labels}}
-GROUP BY {{keys}}, e.current
-"""  # noqa: S608 (built from constants only)
 
 # Units available now across locations, per variant (None: no level is tracked).
 _AVAILABLE = """
@@ -84,13 +42,6 @@ GROUP BY v.product_id, v.shopify_id
 """
 
 
-def rollup_zone(session: Session, *, tenant_id: uuid.UUID) -> str | None:
-    """The zone the tenant's rollups are bucketed in; None before they are built."""
-    return session.scalar(
-        text("SELECT tz FROM rollup_zones WHERE tenant_id = :tenant"), {"tenant": tenant_id}
-    )
-
-
 def products_report(
     session: Session,
     *,
@@ -98,91 +49,60 @@ def products_report(
     rng: DayRange,
     group_by: str = "product",
     filters: dict[str, Any] | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """The range's figures per group, the totals, the top and trending groups.
+    """The range's figures per group (the first `limit` in `items`, all when None), the
+    totals, the top and trending groups.
 
-    The previous period (as many days, just before) is read in the same statement, for the
-    trend."""
+    The previous period (as many days, just before) is read too, for the trend."""
     filters = filters or {}
-    length = (rng.end - rng.start).days + 1
-    params: dict[str, Any] = {
-        "tenant": tenant_id,
-        "tz": rng.tz,
-        "first_day": (rng.start - timedelta(days=length)).isoformat(),
-        "split_day": rng.start.isoformat(),
-        "after_day": (rng.end + timedelta(days=1)).isoformat(),
-    }
+    periods = periods_of(rng.start, rng.end)
     # The customers of an RFM segment or with a tag (customer_analytics): from the rows only.
     customers = Segment(rfm_segment=filters.get("segment"), tag=filters.get("tag"))
-    narrowed = orders_condition("c", customers)
-    params |= {"rfm_segment": customers.rfm_segment, "tag": customers.tag}
-    from_rollup = not narrowed and rollup_zone(session, tenant_id=tenant_id) == rng.tz
-    dims, labels = [], []
-    for name in ("channel", "customer_type"):
-        if filters.get(name) is not None:
-            dims.append(f"AND lower(e.{name}) = lower(:{name})")
-            params[name] = filters[name]
-    for name in ("product_type", "vendor"):
-        if filters.get(name) is not None:
-            labels.append(f"AND lower(p.{name}) = lower(:{name})")
-            params[name] = filters[name]
-    columns, keys = _KEYS[group_by]
-    if from_rollup:
-        before = rng.start - timedelta(days=length)
-        after = rng.end + timedelta(days=1)
-        source = rollup_source(params, [(before, rng.start, False), (rng.start, after, True)])
-    else:
-        source = rows_source(narrowed)
-    sql = _GROUPED.format(
-        source=source, dims=" ".join(dims), labels=" ".join(labels), columns=columns, keys=keys
-    )
-    current: dict[tuple[Any, ...], dict[str, Any]] = {}
-    previous: dict[tuple[Any, ...], Decimal] = {}
-    for row in session.execute(text(sql), params):
-        values = dict(row._mapping)
-        key = _key(group_by, values)
-        if values["current"]:
-            current[key] = values
-        else:
-            previous[key] = _net(values)
-    items = [_item(group_by, values, previous.get(key)) for key, values in current.items()]
-    if group_by in ("product", "variant"):
-        _attach_sell_through(session, tenant_id, group_by, items)
-    items.sort(key=lambda i: (-i["sums"]["net"], -i["net_units"], str(i["key"])))
-    totals = figures({name: sum((i["sums"][name] for i in items), ZERO) for name in _SUMS})
-    return {
+    groups = None
+    if not orders_condition("c", customers) and rollup_zone(session, tenant_id=tenant_id) == rng.tz:
+        groups = from_rollup(
+            session, tenant_id, periods=periods, group_by=group_by, filters=filters
+        )
+    source = "rollup" if groups is not None else "rows"
+    if groups is None:
+        groups = from_rows(
+            session, tenant_id, tz=rng.tz, periods=periods, group_by=group_by,
+            filters=filters, customers=customers,
+        )  # fmt: skip
+    groups.sort(key=lambda g: (-g.net, -g.net_units, str(g.key)))
+    totals = figures({name: sum((g.sums[name] for g in groups), ZERO) for name in SUMS})
+    made: dict[int, dict[str, Any]] = {}
+
+    def shown(chosen: list[Group]) -> list[dict[str, Any]]:
+        for g in chosen:
+            if id(g) not in made:
+                made[id(g)] = _item(group_by, g)
+        return [made[id(g)] for g in chosen]
+
+    out = {
         "start": rng.start,
         "end": rng.end,
         "tz": rng.tz,
         "group_by": group_by,
-        "source": "rollup" if from_rollup else "rows",
+        "source": source,
         "currency": shop_currency(session, tenant_id=tenant_id),
         "totals": totals,
-        "items": items,
-        "top_by_net_sales": items[:TOP],
-        "top_by_units": sorted(items, key=lambda i: (-i["net_units"], -i["net_sales"]))[:TOP],
-        "trending": trending(items),
+        "item_count": len(groups),
+        "items": shown(groups if limit is None else groups[:limit]),
+        "top_by_net_sales": shown(groups[:TOP]),
+        "top_by_units": shown(sorted(groups, key=lambda g: (-g.net_units, -cents(g.net)))[:TOP]),
+        "trending": shown(trending(groups)),
     }
+    if group_by in ("product", "variant"):
+        _attach_sell_through(session, tenant_id, group_by, list(made.values()))
+    return out
 
 
-def _key(group_by: str, values: dict[str, Any]) -> tuple[Any, ...]:
-    if group_by == "variant":
-        return (values["product_id"], values["variant_id"])
-    return (values[{"product": "product_id"}.get(group_by, group_by)],)
-
-
-def _net(values: dict[str, Any]) -> Decimal:
-    return (
-        Decimal(values["gross_sales"] or 0) + (values["discounts"] or 0) + (values["returns"] or 0)
-    )
-
-
-def _item(group_by: str, values: dict[str, Any], before: Decimal | None) -> dict[str, Any]:
-    sums = {name: Decimal(values[name] or 0) for name in _SUMS}
-    exact_net = sums["gross_sales"] + sums["discounts"] + sums["returns"]
-    item: dict[str, Any] = {"key": _key(group_by, values), **figures(sums)}
-    # The exact sums, for totals and comparisons (the figures are rounded).
-    item["sums"] = sums | {"net": exact_net, "previous_net": before or ZERO}
+def _item(group_by: str, group: Group) -> dict[str, Any]:
+    before, exact_net = group.previous, group.net
+    item: dict[str, Any] = {"key": group.key, **figures(group.sums)}
+    values = group.labels
     if group_by in ("product", "variant"):
         item["product_id"] = values["product_id"] or None
         item["title"] = values["title"]
@@ -220,14 +140,14 @@ def figures(sums: dict[str, Decimal]) -> dict[str, Any]:
     }
 
 
-def trending(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def trending(groups: list[Group]) -> list[Group]:
     """The groups whose net sales grew most against the previous period, by the amount."""
 
-    def change(item: dict[str, Any]) -> Decimal:
-        return Decimal(item["sums"]["net"] - item["sums"]["previous_net"])
+    def change(group: Group) -> Decimal:
+        return group.net - (group.previous or ZERO)
 
-    grew = [i for i in items if change(i) > 0]
-    grew.sort(key=lambda i: (-change(i), str(i["key"])))
+    grew = [g for g in groups if change(g) > 0]
+    grew.sort(key=lambda g: (-change(g), str(g.key)))
     return grew[:TOP]
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from itertools import product
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from core.settings import Settings
+from core.versions import bump_versions
+from dashboard_api.queries import columns
 from models.db import session_scope
 from tests.support.accounts import register_shop
 from tests.support.product_oracle import products_report
@@ -159,41 +162,50 @@ def test_the_rollup_and_the_rows_give_the_same_answer(
                 assert rolled[name] == read[name], (query, name)
 
 
-_MONTHS_FROM_DAYS = """
-SELECT tenant_id, CAST(date_trunc('month', day) AS date) AS month, channel, customer_type,
-       product_id, variant_id, SUM(units_sold), SUM(units_returned), SUM(gross_sales),
-       SUM(discounts), SUM(returns), SUM(net_sales), SUM(cost_of_goods_sold),
-       SUM(net_sales_with_cost_recorded), SUM(units_with_cost)
-FROM product_sales_daily GROUP BY 1, 2, 3, 4, 5, 6
-"""
-_MONTHS = """
-SELECT tenant_id, month, channel, customer_type, product_id, variant_id, units_sold,
-       units_returned, gross_sales, discounts, returns, net_sales, cost_of_goods_sold,
-       net_sales_with_cost_recorded, units_with_cost
-FROM product_sales_monthly
-"""
+# Two months, April against March, and web orders only.
+CHOSEN = (QUERIES[0], QUERIES[1], QUERIES[4])
 
 
-def test_the_monthly_rollup_is_the_sum_of_the_daily_one(
+def test_the_rollup_in_memory_follows_every_write_and_a_rebuild(
     api_client: FlaskClient, client: FlaskClient, settings: Settings
 ) -> None:
-    # Orders out of order and twice, refunds in later months, cancellations, a deleted order;
-    # then a second shop, and a rebuild of the first: the triggers keep every month exact.
-    def months() -> set[tuple[Any, ...]]:
-        with session_scope(settings.database_url) as session:
-            got = {tuple(r) for r in session.execute(text(_MONTHS))}
-            want = {tuple(r) for r in session.execute(text(_MONTHS_FROM_DAYS))}
-        assert got == want
-        return got
+    # The first answer reads the shop's product rollup into this process's memory; later
+    # ones apply only the rows written since: more orders and refunds (out of order, twice),
+    # deletions that leave rows all zero, then a rebuild, which deletes the rows and makes the
+    # next read a full one. Every answer equals the one read from the rows, and the last the
+    # oracle's.
+    owner = register_shop(api_client, settings, NY)
+    redis_client = redis.Redis.from_url(settings.redis_url)
 
-    a, b = register_shop(api_client, settings, NY), register_shop(api_client, settings, "UTC")
-    deliver_shuffled(client, settings, a, shop_data(), seed=8)
-    assert months()
-    deliver_shuffled(client, settings, b, shop_data(sales()[:8], costs=2), seed=9)
-    before = months()
+    def same_as_the_rows() -> None:
+        for group_by, (start, end, _, filters) in product(("product", "variant"), CHOSEN):
+            query = {"from": start, "to": end, "group_by": group_by, **filters}
+            rolled = get_report(api_client, owner, **query)
+            read = get_report(api_client, owner, **query, tz="US/Eastern")
+            assert (rolled["source"], read["source"]) == ("rollup", "rows")
+            for name in ("totals", "items", "top_by_net_sales", "top_by_units", "trending"):
+                assert rolled[name] == read[name], (query, name)
+
+    everything = sales()
+    deliver_shuffled(client, settings, owner, shop_data(everything[: len(everything) // 2]), seed=5)
+    same_as_the_rows()
+    held = columns.held(owner["tenant_id"])["product_sales_daily"]
+    deliver_shuffled(client, settings, owner, shop_data(), seed=6)
+    deliver_in_order(client, settings, owner, deletions())
+    same_as_the_rows()
+    assert columns.held(owner["tenant_id"])["product_sales_daily"] > held
     with session_scope(settings.database_url) as session:
-        rebuild(session, a["tenant_id"])
-    assert months() == before
+        rebuild(session, owner["tenant_id"])
+    bump_versions(redis_client, settings.namespace, [owner["tenant_id"]])
+    same_as_the_rows()
+    start, end, _, _ = QUERIES[0]
+    expected = products_report(
+        shop_data() + deletions(), date.fromisoformat(start), date.fromisoformat(end), NY
+    )
+    assert not compare(
+        expected, get_report(api_client, owner, **{"from": start, "to": end}), "product"
+    )
+    redis_client.close()
 
 
 def test_the_figures_a_merchant_reads_first(

@@ -9,21 +9,29 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from models import ProductSalesDaily, SalesDaily
 from models.db import get_engine
-from writes.rollup_days import rebuild
+from writes.rollup_days import columns_of, rebuild
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def rollup_rows(session: Session, tenant_id: uuid.UUID) -> Rows:
-    """Every rollup row of the tenant, in key order."""
+    """Every rollup row of the tenant, in key order: its key and sums. A row whose sums are
+    all zero counts as none (the write path leaves such rows of the product rollup)."""
     out = {}
-    for table in ("sales_daily", "product_sales_daily"):
+    for model in (SalesDaily, ProductSalesDaily):
+        keys, sums = columns_of(model)
+        names = ", ".join(["tenant_id", *keys, *sums])
+        nonzero = " OR ".join(f"{c} <> 0" for c in sums)
         rows = session.execute(
-            text(f"SELECT * FROM {table} WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6"),
+            text(
+                f"SELECT {names} FROM {model.__tablename__} WHERE tenant_id = :t "
+                f"AND ({nonzero}) ORDER BY {', '.join(keys)}"
+            ),
             {"t": tenant_id},
         )
-        out[table] = [tuple(r) for r in rows]
+        out[model.__tablename__] = [tuple(r) for r in rows]
     return out
 
 

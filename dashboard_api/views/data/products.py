@@ -161,23 +161,21 @@ def products(args: dict[str, Any]) -> Response:
     if "tag" in filters:
         filters["tag"] = filters["tag"].strip().lower()
 
-    def compute() -> dict[str, Any]:
+    def compute(limit: int | None) -> dict[str, Any]:
         with tenant_session(settings, principal.tenant_id) as session:
             return products_report(
-                session, tenant_id=principal.tenant_id, rng=rng, group_by=group_by, filters=filters
-            )
+                session, tenant_id=principal.tenant_id, rng=rng, group_by=group_by,
+                filters=filters, limit=limit,
+            )  # fmt: skip
 
     if wants_csv(args):
-        report = compute()
+        report = compute(None)
         columns = columns_of(ProductRowOut, skip=_unused(group_by))
         name = f"products-{group_by}-{rng.start}-{rng.end}"
         return csv_response(columns, report["items"], filename=name, tz=rng.tz)
 
     def body() -> bytes:
-        report = compute()
-        report["item_count"] = len(report["items"])
-        report["items"] = report["items"][: args["limit"]]
-        return json_body(_SCHEMA, report)
+        return json_body(_SCHEMA, compute(args["limit"]))
 
     # Filters are free text: hashed, so that no two sets of them can share a key.
     chosen = json.dumps([group_by, args["limit"], sorted(filters.items())]).encode()
