@@ -208,7 +208,8 @@ def _scratch_upsert(cur: Any, resource: str, with_payload: bool) -> sql.Composed
     scratch = sql.Identifier(f"bench_scratch_{table}{'_payload' if with_payload else ''}")
     cur.execute(
         sql.SQL(
-            "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION)"
+            "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES "
+            "INCLUDING COMPRESSION)"
         ).format(scratch, sql.Identifier(table))
     )
     names = [*key, *columns, *_VERSION, *(["payload"] if with_payload else [])]
