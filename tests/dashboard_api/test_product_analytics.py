@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date
 from itertools import product
 from typing import Any
@@ -152,14 +153,22 @@ def test_the_rollup_and_the_rows_give_the_same_answer(
     # the rollup is bucketed in, so those answers are read from the rows.
     owner = register_shop(api_client, settings, NY)
     deliver_shuffled(client, settings, owner, shop_data(), seed=3)
-    for group_by in ("product", "variant", "vendor"):
-        for start, end, _, filters in QUERIES:
-            query = {"from": start, "to": end, "group_by": group_by, **filters}
-            rolled = get_report(api_client, owner, **query)
-            read = get_report(api_client, owner, **query, tz="US/Eastern")
-            assert (rolled["source"], read["source"]) == ("rollup", "rows")
-            for name in ("totals", "items", "top_by_net_sales", "top_by_units", "trending"):
-                assert rolled[name] == read[name], (query, name)
+    assert_the_rollup_reads_as_the_rows(
+        api_client, owner, product(("product", "variant", "vendor"), QUERIES)
+    )
+
+
+def assert_the_rollup_reads_as_the_rows(
+    api_client: FlaskClient, owner: Account, chosen: Iterable[tuple[str, tuple]]
+) -> None:
+    """Each (grouping, query) answered from the rollup and, in US/Eastern, from the rows."""
+    for group_by, (start, end, _, filters) in chosen:
+        query = {"from": start, "to": end, "group_by": group_by, **filters}
+        rolled = get_report(api_client, owner, **query)
+        read = get_report(api_client, owner, **query, tz="US/Eastern")
+        assert (rolled["source"], read["source"]) == ("rollup", "rows")
+        for name in ("totals", "items", "top_by_net_sales", "top_by_units", "trending"):
+            assert rolled[name] == read[name], (query, name)
 
 
 # Two months, April against March, and web orders only.
@@ -178,13 +187,9 @@ def test_the_rollup_in_memory_follows_every_write_and_a_rebuild(
     redis_client = redis.Redis.from_url(settings.redis_url)
 
     def same_as_the_rows() -> None:
-        for group_by, (start, end, _, filters) in product(("product", "variant"), CHOSEN):
-            query = {"from": start, "to": end, "group_by": group_by, **filters}
-            rolled = get_report(api_client, owner, **query)
-            read = get_report(api_client, owner, **query, tz="US/Eastern")
-            assert (rolled["source"], read["source"]) == ("rollup", "rows")
-            for name in ("totals", "items", "top_by_net_sales", "top_by_units", "trending"):
-                assert rolled[name] == read[name], (query, name)
+        assert_the_rollup_reads_as_the_rows(
+            api_client, owner, product(("product", "variant"), CHOSEN)
+        )
 
     everything = sales()
     deliver_shuffled(client, settings, owner, shop_data(everything[: len(everything) // 2]), seed=5)
