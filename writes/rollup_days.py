@@ -93,6 +93,7 @@ def recompute(session: Session, tenant_id: uuid.UUID, days: set[date], *, tz: st
         table = table_of(model)
         keys, sums = columns_of(model)
         names = ", ".join(keys + sums)
+        nonzero = " OR ".join(f"{c} <> 0" for c in sums)
         if model in KEEPS_ROWS:
             # Its rows stay (dashboard processes apply only rows written, never deletions):
             # the days' rows are zeroed, then the fresh sums written over them.
@@ -100,7 +101,7 @@ def recompute(session: Session, tenant_id: uuid.UUID, days: set[date], *, tz: st
             session.execute(
                 text(
                     f"UPDATE {table.name} SET {zero} WHERE tenant_id = :tenant "  # noqa: S608
-                    f"AND day = ANY(:days) AND NOT ({' AND '.join(f'{c} = 0' for c in sums)})"
+                    f"AND day = ANY(:days) AND ({nonzero})"
                 ),
                 params,
             )
@@ -114,7 +115,6 @@ def recompute(session: Session, tenant_id: uuid.UUID, days: set[date], *, tz: st
             )
             conflict = ""
         # A group whose sums are all zero has no row, as the write path leaves none.
-        nonzero = " OR ".join(f"{c} <> 0" for c in sums)
         session.execute(
             text(
                 f"INSERT INTO {table.name} (tenant_id, {names}) "  # noqa: S608

@@ -116,7 +116,7 @@ def summed(
         present |= sums[column] != 0
     current = present[:n]
     chosen = np.flatnonzero(current | present[n : 2 * n])
-    exact = {column: _exact(column, sums[column][chosen]) for column in SUMS}
+    exact = {column: _decimals(sums[column][chosen], money=column in MONEY) for column in SUMS}
     net = sums["gross_sales"] + sums["discounts"] + sums["returns"]
     return Summed(
         ids=keys[chosen].tolist(),
@@ -125,7 +125,7 @@ def summed(
             {column: exact[column][j] for column in SUMS} if current[i] else None
             for j, i in enumerate(chosen.tolist())
         ],
-        previous_net=_exact("returns", net[n + chosen]),
+        previous_net=_decimals(net[n + chosen], money=True),
     )
 
 
@@ -137,8 +137,9 @@ def _products_of(kept: Columns) -> np.ndarray | None:
     return of if bool((of[code] == product).all()) else None
 
 
-def _exact(column: str, values: np.ndarray) -> list[Decimal]:
-    if column in MONEY:
+def _decimals(values: np.ndarray, *, money: bool) -> list[Decimal]:
+    """Exact Decimals of integer sums; money is kept in ten-thousandths."""
+    if money:
         return [Decimal(v).scaleb(-4) for v in values.tolist()]
     return [Decimal(v) for v in values.tolist()]
 

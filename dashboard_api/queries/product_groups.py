@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from dashboard_api.queries.product_columns import SUMS as ROLLUP_SUMS
 from dashboard_api.queries.product_columns import summed
 from dashboard_api.queries.product_lines import rows_source
 from dashboard_api.queries.sales import Segment, orders_condition
 
 ZERO = Decimal(0)
-SUMS = ("units_sold", "units_returned", "gross_sales", "discounts", "returns", "cost",
-        "net_with_cost", "units_with_cost")  # fmt: skip
+SUMS = tuple(ROLLUP_SUMS)
 LABEL_FILTERS = ("product_type", "vendor")
 
 
