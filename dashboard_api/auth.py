@@ -1,4 +1,5 @@
-"""Who is calling: `require_role(...)` checks the bearer access token and sets `g.principal`."""
+"""Who is calling: `require_role(...)` checks the access token (a bearer header or a browser
+session's cookie) and sets `g.principal`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, g, request
 
+from dashboard_api.accounts.browser import ACCESS_COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_matches
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.errors import Forbidden, Unauthorized
 from dashboard_api.tokens import AccessClaims, TokenError, is_revoked, read_access_token
@@ -64,8 +66,13 @@ def _unauthorized(code: str, message: str) -> Unauthorized:
 
 
 def authenticate() -> Principal:
-    """The caller's principal from the access token; raises Unauthorized (401)."""
+    """The caller's principal from the bearer access token, else from a browser session's
+    access cookie (with its CSRF token on anything that may change something:
+    dashboard_api/accounts/browser.py); raises Unauthorized (401) or Forbidden (403)."""
     token = bearer_token(request.headers.get("Authorization"))
+    from_cookie = token is None and bool(request.cookies.get(ACCESS_COOKIE))
+    if from_cookie:
+        token = request.cookies[ACCESS_COOKIE]
     if token is None:
         raise _unauthorized("missing_token", "An `Authorization: Bearer <token>` is required.")
     settings = current_settings()
@@ -75,6 +82,15 @@ def authenticate() -> Principal:
         raise _unauthorized("invalid_token", "The access token is invalid or expired.") from exc
     if is_revoked(settings, current_redis(), claims):
         raise _unauthorized("invalid_token", "The access token is invalid or expired.")
+    if (
+        from_cookie
+        and request.method not in SAFE_METHODS
+        and not csrf_matches(settings, claims.session_id, request.headers.get(CSRF_HEADER))
+    ):
+        raise Forbidden(
+            f"A browser session must send its CSRF token in the {CSRF_HEADER} header.",
+            code="csrf_failed",
+        )
     return Principal(claims.tenant_id, claims.user_id, claims.role, claims.email, claims)
 
 

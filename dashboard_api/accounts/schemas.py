@@ -336,3 +336,16 @@ class SessionOut(Schema):
     current = fields.Boolean(
         required=True, metadata={"description": "The session of this request's access token"}
     )
+
+
+class BrowserSessionOut(Schema):
+    """A browser sign-in's answer: the tokens are in cookies that scripts cannot read."""
+
+    user = fields.Nested(UserOut, required=True)
+    tenant_id = fields.UUID(required=True)
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the access cookie expires"}
+    )
+    refresh_expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the session must sign in again"}
+    )

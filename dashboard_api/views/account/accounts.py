@@ -123,8 +123,14 @@ def register(data: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def login(data: dict[str, Any]) -> dict[str, Any]:
     """Exchange email and password for an access token and a refresh token."""
+    return token_payload(*sign_in(data["email"], data["password"]))
+
+
+def sign_in(email: str, password: str) -> tuple[User, Issued]:
+    """Check a login (rate-limited, device cookies honoured) and start a session; raises
+    Unauthorized (401) or RateLimited (429)."""
     settings = current_settings()
-    email = data["email"].strip().lower()
+    email = email.strip().lower()
     # Behind proxy_hops proxies, ProxyFix has set remote_addr from X-Forwarded-For.
     address = request.remote_addr or "unknown"
     device = device_of(settings, request.cookies.get(COOKIE_NAME), email)
@@ -133,12 +139,12 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
     with anonymous_session(settings) as session:
         record = find_login(session, email)
     # An unknown user costs one hash check too, so timing does not tell who has an account.
-    matches = verify_password(record.password_hash if record else None, data["password"])
+    matches = verify_password(record.password_hash if record else None, password)
     if record is None or not matches:
         limiter.record_failure(email, address, device)
         raise Unauthorized(BAD_LOGIN, code="invalid_credentials")
     limiter.record_success(email, address, device)
-    new_hash = hash_password(data["password"]) if needs_rehash(record.password_hash) else None
+    new_hash = hash_password(password) if needs_rehash(record.password_hash) else None
     with tenant_session(settings, record.tenant_id) as session:
         user = load_user(session, tenant_id=record.tenant_id, user_id=record.user_id)
         if user is None:
@@ -153,7 +159,7 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
             user_agent=request.user_agent.string,
         )
     _remember_device(issue_device_cookie(settings, email))
-    return token_payload(user, issued)
+    return user, issued
 
 
 def _remember_device(cookie: str) -> None:
@@ -184,15 +190,21 @@ def _invalid_refresh() -> ApiError:
 @blp.alt_response(401, response="UNAUTHORIZED")
 def refresh(data: dict[str, Any]) -> dict[str, Any]:
     """Exchange a refresh token for new tokens; the old refresh token stops working."""
+    return token_payload(*rotate(data["refresh_token"]))
+
+
+def rotate(refresh_token: str) -> tuple[User, Issued]:
+    """The user and the new session token for a refresh token; raises Unauthorized (401). A
+    reused token revokes its whole family first (docs/security.md)."""
     settings = current_settings()
-    tenant_id = tenant_of(data["refresh_token"])
+    tenant_id = tenant_of(refresh_token)
     if tenant_id is None:
         raise _invalid_refresh()
     with tenant_session(settings, tenant_id) as session:
         result = rotate_refresh_token(
             session,
             tenant_id=tenant_id,
-            token=data["refresh_token"],
+            token=refresh_token,
             ttl_seconds=settings.refresh_token_seconds,
         )
         user = None
@@ -203,7 +215,7 @@ def refresh(data: dict[str, Any]) -> dict[str, Any]:
         bump_generation(settings, current_redis(), result.user_id)
     if user is None or result.issued is None:
         raise _invalid_refresh()
-    return token_payload(user, result.issued)
+    return user, result.issued
 
 
 @blp.route("/logout", methods=["POST"])
@@ -214,16 +226,22 @@ def logout(data: dict[str, Any]) -> None:
 
     Answers 204 for unknown tokens too, as OAuth token revocation does (RFC 7009).
     """
-    settings = current_settings()
-    tenant_id = tenant_of(data["refresh_token"])
-    if tenant_id is not None:
-        with tenant_session(settings, tenant_id) as session:
-            if revoke_refresh_token(session, tenant_id=tenant_id, token=data["refresh_token"]):
-                ended = session_of(session, tenant_id=tenant_id, token=data["refresh_token"])
-                revoke_sessions(settings, current_redis(), [ended] if ended else [])
+    sign_out(data["refresh_token"])
     if bearer_token(request.headers.get("Authorization")):
         try:
             principal = authenticate()
         except Unauthorized:
             return
-        revoke_access_token(settings, current_redis(), principal.claims)
+        revoke_access_token(current_settings(), current_redis(), principal.claims)
+
+
+def sign_out(refresh_token: str) -> None:
+    """End the session of a refresh token, and its access tokens; unknown tokens are ignored."""
+    settings = current_settings()
+    tenant_id = tenant_of(refresh_token)
+    if tenant_id is None:
+        return
+    with tenant_session(settings, tenant_id) as session:
+        if revoke_refresh_token(session, tenant_id=tenant_id, token=refresh_token):
+            ended = session_of(session, tenant_id=tenant_id, token=refresh_token)
+            revoke_sessions(settings, current_redis(), [ended] if ended else [])
