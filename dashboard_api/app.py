@@ -20,6 +20,7 @@ from dashboard_api.errors import Invalid, install_error_handlers
 from dashboard_api.views.account import (
     accounts,
     api_keys,
+    browser,
     sessions,
     tenant,
     users,
@@ -30,6 +31,7 @@ from dashboard_api.views.data import customers as customer_analytics
 from dashboard_api.views.data import insights, lists, reports
 from dashboard_api.views.data import products as products_report
 from dashboard_api.views.operations import compliance, dead_letters, exports, sync, webhooks
+from dashboard_api.web import install_web
 from models.db import get_engine
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = Api(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
     api.register_blueprint(accounts.blp)
+    api.register_blueprint(browser.blp)
     api.register_blueprint(tenant.blp)
     api.register_blueprint(verification.blp)
     api.register_blueprint(users.blp)
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             return f"database unreachable: {exc.__class__.__name__}"
         return None
 
+    install_web(app)
     install_ops_routes(app, ready)
     install_security_headers(app, settings.hsts_seconds)
     app.before_request(_check_input)

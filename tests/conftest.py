@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.plugins.receiver",
     "tests.plugins.dashboard",
     "tests.plugins.fake_admin",
+    "tests.plugins.browser",
 ]

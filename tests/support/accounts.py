@@ -19,7 +19,8 @@ def register_shop(
     api_client: FlaskClient, settings: Settings, zone: str, *, label: str = "shop"
 ) -> Account:
     """A shop in `zone` registered through POST /tenants/register, verified as an operator
-    would, its owner logged in: `shop`, `webhook_secret`, `tenant_id` (a UUID), `headers`."""
+    would, its owner logged in: `email`, `shop`, `webhook_secret`, `tenant_id` (a UUID) and
+    `headers`."""
     tag = uuid.uuid4().hex[:8]
     email, secret = f"owner-{tag}@example.com", uuid.uuid4().hex
     shop = f"{label}-{tag}.myshopify.com"
@@ -45,6 +46,7 @@ def register_shop(
     with session_scope(settings.database_url) as session:
         assert verify_shop(session, tenant_id=tenant_id)
     return {
+        "email": email,
         "shop": shop,
         "webhook_secret": secret,
         "tenant_id": tenant_id,

@@ -1,0 +1,86 @@
+// The dashboard's router: who is signed in, which screen the address names, and links that
+// change screens without reloading the page.
+import { ApiError, get, request } from "./api.js";
+import { el, setCurrency } from "./format.js";
+import { customerPage, customersPage } from "./pages/customers.js";
+import { loginPage } from "./pages/login.js";
+import { overviewPage } from "./pages/overview.js";
+
+const main = document.getElementById("main");
+let me = null;
+
+function route(path) {
+  if (path === "/app/login") return loginPage;
+  if (path === "/app/" || path === "/app") return overviewPage;
+  if (path === "/app/customers") return customersPage;
+  const customer = path.match(/^\/app\/customers\/(\d+)$/);
+  if (customer) return (ctx) => customerPage(ctx, customer[1]);
+  return () => el("p", { text: "There is no such screen." });
+}
+
+export function navigate(href, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", href);
+  else history.pushState(null, "", href);
+  render();
+}
+
+async function signedIn() {
+  if (me) return me;
+  try {
+    // The insights name the shop currency (the newest order's).
+    const [user, tenant, insights] = await Promise.all([
+      get("/api/me"),
+      get("/api/tenant"),
+      get("/api/insights"),
+    ]);
+    setCurrency(insights.currency);
+    me = { user, tenant };
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    me = null;
+  }
+  return me;
+}
+
+function showUser() {
+  document.getElementById("nav").hidden = !me;
+  document.getElementById("who").hidden = !me;
+  document.getElementById("who-email").textContent = me ? `${me.user.email} · ${me.tenant.name}` : "";
+  for (const link of document.querySelectorAll("#nav a")) {
+    const here = link.getAttribute("href") === location.pathname;
+    if (here) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function render() {
+  const path = location.pathname;
+  try {
+    const session = path === "/app/login" ? null : await signedIn();
+    if (!session && path !== "/app/login") {
+      navigate(`/app/login?next=${encodeURIComponent(path + location.search)}`, { replace: true });
+      return;
+    }
+    showUser();
+    const ctx = { me: session, navigate, onSignIn: () => { me = null; } };
+    const screen = await route(path)(ctx);
+    main.replaceChildren(screen);
+  } catch (error) {
+    main.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href^='/app']");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey || link.target) return;
+  event.preventDefault();
+  navigate(link.getAttribute("href"));
+});
+window.addEventListener("popstate", render);
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await request("DELETE", "/login/session").catch(() => null);
+  me = null;
+  navigate("/app/login", { replace: true });
+});
+
+render();

@@ -1,0 +1,123 @@
+"""The web dashboard in a real browser: Debian's Chromium, driven by Playwright, against the
+dashboard served over HTTP, with data delivered through the receiver and drained as the
+workers drain it. The figures on the page must be the independent computation's, to the cent.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
+
+from core.settings import Settings
+from tests.plugins.browser import PHONE, screenshot
+from tests.plugins.dashboard import PASSWORD
+from tests.support.accounts import register_shop
+from tests.support.pipeline import drain_all
+from tests.support.sales_oracle import sales_report
+from tests.support.sales_scenario import march_and_april
+from tests.support.webhooks import Sender
+
+Account = dict[str, Any]
+NY = "America/New_York"
+
+
+@pytest.fixture
+def shop(api_client: FlaskClient, client: FlaskClient, settings: Settings) -> Account:
+    """A New York shop with March and April 2026 delivered through the receiver and drained."""
+    account = register_shop(api_client, settings, NY, label="web")
+    sender = Sender(client, shop=account["shop"], secret=account["webhook_secret"])
+    scenario = march_and_april()
+    for topic, payload in scenario:
+        assert sender.send(topic, payload).status_code == 200
+    drain_all(settings)
+    return account | {"scenario": scenario}
+
+
+def sign_in(page: Page, base: str, email: str, path: str = "/app/") -> None:
+    page.goto(base + path)
+    expect(page).to_have_url(re.compile(r"/app/login"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def tile_value(page: Page, name: str) -> str:
+    value = page.locator(f"[data-kpi={name}] .value")
+    expect(value).to_be_visible()
+    return str(value.get_attribute("data-value"))
+
+
+def test_sign_in_read_the_tiles_and_change_the_range(
+    page: Page, dashboard_url: str, shop: Account
+) -> None:
+    sign_in(page, dashboard_url, shop["email"])
+    screenshot(page, "overview-empty-range")
+
+    page.get_by_label("Period").select_option("custom")
+    page.get_by_label("From", exact=True).fill("2026-03-01")
+    page.get_by_label("To", exact=True).fill("2026-03-31")
+    expect(page).to_have_url(re.compile(r"from=2026-03-01&to=2026-03-31"))
+    expect(page.get_by_text("compared with 2026-01-29 to 2026-02-28")).to_be_visible()
+
+    march = sales_report(shop["scenario"], date(2026, 3, 1), date(2026, 3, 31), NY)["totals"]
+    assert tile_value(page, "net_sales") == march["net_sales"]
+    assert tile_value(page, "orders") == str(march["orders"])
+    assert tile_value(page, "average_order_value") == march["average_order_value"]
+    # The table under the chart has every day of the range, each the oracle's.
+    page.get_by_text("The numbers").click()
+    rows = page.locator("table", has_text="Sales by day").locator("tbody tr")
+    expect(rows).to_have_count(31)
+    screenshot(page, "overview")
+
+
+def test_the_session_cookies_are_out_of_reach_of_scripts(
+    page: Page, dashboard_url: str, shop: Account
+) -> None:
+    sign_in(page, dashboard_url, shop["email"])
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["cartwheel_access"]["httpOnly"] and cookies["cartwheel_refresh"]["httpOnly"]
+    assert all(c["secure"] and c["sameSite"] == "Strict" for c in cookies.values())
+    seen_by_script = page.evaluate("document.cookie")
+    assert "cartwheel_access" not in seen_by_script and "cartwheel_refresh" not in seen_by_script
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/app/login"))
+    page.goto(dashboard_url + "/app/")
+    expect(page).to_have_url(re.compile(r"/app/login"))
+
+
+def test_a_wrong_password_is_said_so(page: Page, dashboard_url: str, shop: Account) -> None:
+    page.goto(dashboard_url + "/app/login")
+    page.get_by_label("Email").fill(shop["email"])
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("The email address or the password is wrong.")
+
+
+def test_another_shops_user_sees_none_of_its_data(
+    page: Page,
+    dashboard_url: str,
+    shop: Account,
+    api_client: FlaskClient,
+    settings: Settings,
+) -> None:
+    other = register_shop(api_client, settings, NY, label="other")
+    sign_in(page, dashboard_url, other["email"], "/app/?from=2026-03-01&to=2026-04-30")
+    assert tile_value(page, "orders") == "0"
+    assert tile_value(page, "net_sales") == "0.00"
+    expect(page.locator("#who-email")).to_contain_text(other["email"])
+
+
+def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:
+    page.set_viewport_size(PHONE)
+    sign_in(page, dashboard_url, shop["email"], "/app/?from=2026-03-01&to=2026-04-30")
+    tile_value(page, "net_sales")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px screen"
+    screenshot(page, "overview-phone")
