@@ -1,4 +1,5 @@
-"""The demo tenant that `cartwheel run` seeds, and a signed curl delivering a real sample to it."""
+"""The demo tenant that `cartwheel run` seeds: its owner's login, its history sent through the
+real receiver, and a signed curl delivering a real sample to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import secrets
 import shlex
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,15 +17,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import devtools
+from cartwheel.sending import Summary, send_all, webhook_url
+from core import jobs
 from core.crypto import SecretBoxError, decrypt
 from core.errors import CartwheelError
 from core.settings import Settings
-from models import Tenant
+from dashboard_api.accounts.passwords import hash_password, verify_password
+from dashboard_api.accounts.users import create_user, find_login, load_user, set_password
+from dashboard_api.db import tenant_session
+from devtools.traffic import history
+from models import Order, Tenant
 from models.db import session_scope
 from receiver.signature import sign
 from shops.registration import add_tenant
 
 DEMO_SHOP = "demo-shop.myshopify.com"
+DEMO_EMAIL = "demo@example.com"
+# The demo shop's history on first start: about this many deliveries over this many days.
+HISTORY_DAYS = 60
+HISTORY_DELIVERIES = 20_000
 SAMPLES = Path(devtools.__file__).resolve().parent / "samples"
 API_VERSION = "2026-07"
 
@@ -40,6 +52,8 @@ class DemoTenant:
     secret: str
     tenant_id: str
     receiver_url: str
+    email: str = DEMO_EMAIL
+    password: str = ""
 
 
 def demo_tenant(session: Session, *, secret_keys: str, new_secret: str) -> tuple[Tenant, str]:
@@ -75,11 +89,64 @@ def ensure_demo_tenant(settings: Settings, path: Path, receiver_url: str) -> Dem
             secret_keys=settings.secret_keys,
             new_secret=previous.get("secret") or secrets.token_hex(32),
         )
-        demo = DemoTenant(DEMO_SHOP, secret, str(tenant.id), receiver_url)
+        tenant_id = tenant.id
+    password = demo_login(settings, tenant_id, previous.get("password") or "")
+    demo = DemoTenant(DEMO_SHOP, secret, str(tenant_id), receiver_url, DEMO_EMAIL, password)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(asdict(demo), f, indent=2)
     return demo
+
+
+def demo_login(settings: Settings, tenant_id: uuid.UUID, known: str) -> str:
+    """The demo owner's password: `known` if it still signs in, else a new one set now."""
+    with tenant_session(settings, tenant_id) as session:
+        record = find_login(session, DEMO_EMAIL)
+        if record is not None and record.tenant_id != tenant_id:
+            raise DemoError(f"{DEMO_EMAIL} is a user of another tenant; no demo login")
+        if record is not None and known and verify_password(record.password_hash, known):
+            return known
+        password = secrets.token_urlsafe(12)
+        if record is None:
+            create_user(
+                session,
+                tenant_id=tenant_id,
+                email=DEMO_EMAIL,
+                password_hash=hash_password(password),
+                role="owner",
+            )
+        else:
+            user = load_user(session, tenant_id=tenant_id, user_id=record.user_id)
+            if user is None:
+                raise DemoError(f"{DEMO_EMAIL} cannot be loaded in the demo tenant")
+            set_password(session, user, hash_password(password))
+        return password
+
+
+def has_orders(settings: Settings, demo: DemoTenant) -> bool:
+    """Whether the demo shop has any order yet (its history is sent once)."""
+    with session_scope(settings.database_url) as session:
+        mine = select(Order.shopify_id).where(Order.tenant_id == uuid.UUID(demo.tenant_id))
+        return bool(session.scalar(select(mine.exists())))
+
+
+def send_history(
+    settings: Settings,
+    demo: DemoTenant,
+    *,
+    days: float = HISTORY_DAYS,
+    deliveries: int = HISTORY_DELIVERIES,
+    wait: Callable[[], None] = lambda: None,
+) -> Summary:
+    """Send the demo shop `days` of generated history through the receiver, let `wait` return
+    once the workers have drained it, then queue the analytics recompute (segments, cohorts)."""
+    traffic = history(
+        secrets.randbelow(2**31), shop=demo.shop, secret=demo.secret, days=days, count=deliveries
+    )
+    summary = send_all(traffic, webhook_url(demo.receiver_url), rate=10_000)
+    wait()
+    jobs.Producer(settings).enqueue(jobs.ANALYTICS_TENANT, {"tenant_id": demo.tenant_id})
+    return summary
 
 
 def sample_curl(

@@ -13,16 +13,28 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 
 from cartwheel import embedded
-from cartwheel.demo import DemoError, DemoTenant, ensure_demo_tenant, sample_curl
+from cartwheel.demo import (
+    HISTORY_DAYS,
+    HISTORY_DELIVERIES,
+    DemoError,
+    DemoTenant,
+    ensure_demo_tenant,
+    has_orders,
+    sample_curl,
+    send_history,
+)
 from cartwheel.migrate import upgrade
+from cartwheel.status import pipeline_status
 from cartwheel.supervisor import (
     ChildDied,
     Output,
@@ -56,6 +68,7 @@ class Options:
     stop_timeout: float = 20.0
     ready_timeout: float = 120.0
     demo: bool = True
+    demo_history: int = HISTORY_DELIVERIES  # deliveries sent to a demo shop without orders
     procfile: Path | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -114,7 +127,38 @@ def _start(
         sup.start(name, command, _child_env(settings, options, state, name))
     _wait_ready(sup, _ready_urls(options, settings, procfile), options.ready_timeout)
     out.write(_banner(options, settings, demo))
+    if demo is not None and options.demo_history and not has_orders(settings, demo):
+        threading.Thread(
+            target=_send_demo_history,
+            args=(settings, demo, options.demo_history, out),
+            name="demo",
+            daemon=True,
+        ).start()
     return sup
+
+
+def _send_demo_history(settings: Settings, demo: DemoTenant, count: int, out: Output) -> None:
+    """The demo shop's first start: its history through the receiver, while the stack runs."""
+    out.line(
+        "cartwheel",
+        f"sending the demo shop {HISTORY_DAYS} days of history through the receiver; "
+        "the dashboard fills in as the workers drain it",
+    )
+    summary = send_history(settings, demo, deliveries=count, wait=lambda: _wait_drained(settings))
+    out.line("cartwheel", f"demo history: {summary.accepted} deliveries accepted")
+    if summary.error or summary.rejected:
+        out.line("cartwheel", f"demo history stopped early: {summary.error or summary.rejected}")
+
+
+def _wait_drained(settings: Settings, timeout: float = 600.0) -> None:
+    """Until the workers have taken every entry of the streams (or `timeout` seconds)."""
+    client = redis.Redis.from_url(settings.redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while pipeline_status(client, settings).backlog and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        client.close()
 
 
 def _demo(settings: Settings, state: Path, options: Options, out: Output) -> DemoTenant | None:
@@ -282,6 +326,7 @@ def _wait_ready(sup: Supervisor, urls: Mapping[str, str], timeout: float) -> Non
 def _banner(options: Options, settings: Settings, demo: DemoTenant | None) -> str:
     host = options.client_host
     rows = [
+        ("dashboard", f"http://{host}:{options.dashboard_port}/"),
         ("receiver", f"http://{host}:{options.receiver_port}/webhooks"),
         ("dashboard API", f"http://{host}:{options.dashboard_port}/healthz"),
         ("Flower", f"http://{host}:{options.flower_port}"),
@@ -297,6 +342,7 @@ def _banner(options: Options, settings: Settings, demo: DemoTenant | None) -> st
     if demo is not None:
         text += [
             f"  {'demo shop':<17} {demo.shop}  (secret in .cartwheel/demo.json)",
+            f"  {'demo login':<17} {demo.email}  password {demo.password}",
             "",
             "Deliver Shopify's sample orders/create webhook, signed for the demo shop:",
             "",

@@ -42,8 +42,11 @@ _TOTALS = (
 class Store(Catalog):
     """Catalog and carts (devtools/catalog.py) plus checkouts, orders and their money."""
 
-    def __init__(self, rng: random.Random, start: datetime, shape: Shape) -> None:
+    def __init__(
+        self, rng: random.Random, start: datetime, shape: Shape, pace: float = 1.0
+    ) -> None:
         super().__init__(rng, start, shape)
+        self.pace = pace  # how many times slower than a busy shop time passes between actions
         self.checkouts: dict[str, Payload] = {}  # open checkouts, no order yet
         self.checkout_ids: dict[str, int] = {}  # token -> the id checkouts/delete names
         self.orders: dict[int, Payload] = {}  # paid, not yet fulfilled or cancelled
@@ -56,7 +59,7 @@ class Store(Catalog):
 
     def next_action(self) -> tuple[str, Action]:
         """The next merchant or shopper action and the X-Shopify-Triggered-At of its deliveries."""
-        self.now += timedelta(seconds=self.rng.uniform(0.01, 0.12))
+        self.now += timedelta(seconds=self.rng.uniform(0.01, 0.12) * self.pace)
         if self.follow_up:
             action = self.follow_up.pop()()
         else:
@@ -64,7 +67,7 @@ class Store(Catalog):
             act = self.rng.choices([a for _, a in menu], weights=[w for w, _ in menu])[0]
             action = act()
         # Shopify triggers the delivery a moment after the change it reports.
-        self.now += timedelta(seconds=self.rng.uniform(0.001, 0.4))
+        self.now += timedelta(seconds=self.rng.uniform(0.001, 0.4) * self.pace)
         return self.now.isoformat(timespec="microseconds").replace("+00:00", "Z"), action
 
     def _menu(self) -> list[tuple[int, Callable[[], Action], bool]]:

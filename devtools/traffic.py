@@ -15,7 +15,8 @@ import json
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 import resources as registry
@@ -61,12 +62,14 @@ def traffic(
     secret: str,
     start: datetime | None = None,
     api_version: str = API_VERSION,
+    pace: float = 1.0,
 ) -> Iterator[Delivery]:
     """An endless stream of signed deliveries in the shapes of `api_version` (a stable version
-    name); everything but the timestamps follows the seed."""
+    name); everything but the timestamps follows the seed. A `pace` above 1 spreads the
+    shop's actions further apart in time (history over days or months)."""
     rng = random.Random(seed)
     shape = Shape(api_version)
-    store = Store(rng, start or datetime.now(UTC), shape)
+    store = Store(rng, start or datetime.now(UTC), shape, pace)
     held: list[tuple[int, int, Delivery]] = []
     sent = seq = 0
     while True:
@@ -84,6 +87,26 @@ def traffic(
         while held and held[0][0] <= sent:
             yield heapq.heappop(held)[2]
             sent += 1
+
+
+# The mean time between two actions at pace 1, in seconds (devtools/shop.py), and the mean
+# deliveries per action (follow-ups, several topics per action and duplicates).
+SECONDS_PER_ACTION = (0.01 + 0.12) / 2 + (0.001 + 0.4) / 2
+DELIVERIES_PER_ACTION = 1.75
+
+
+def history(
+    seed: int, *, shop: str, secret: str, days: float, count: int, now: datetime | None = None
+) -> Iterator[Delivery]:
+    """About `count` deliveries of a shop's last `days` days: the same journeys as `traffic`,
+    spread from `days` ago up to `now`, and none triggered later."""
+    end = now or datetime.now(UTC)
+    actions = count / DELIVERIES_PER_ACTION
+    pace = days * 86_400 / (actions * SECONDS_PER_ACTION)
+    start = end - timedelta(days=days)
+    stamp = end.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    deliveries = traffic(seed, shop=shop, secret=secret, start=start, pace=pace)
+    return takewhile(lambda d: d.header("X-Shopify-Triggered-At") <= stamp, deliveries)
 
 
 def _delivery(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from cartwheel.demo import HISTORY_DAYS, HISTORY_DELIVERIES
 from cartwheel.embedded import EmbeddedError
 from cartwheel.launcher import LaunchError, Options, launch
 
@@ -38,6 +39,15 @@ from cartwheel.launcher import LaunchError, Options, launch
 )
 @click.option("--no-demo", is_flag=True, help="Do not create the demo tenant.")
 @click.option(
+    "--demo-history",
+    envvar="CARTWHEEL_DEMO_HISTORY",
+    type=click.IntRange(min=0),
+    default=HISTORY_DELIVERIES,
+    show_default=True,
+    help=f"Deliveries of generated history (over {HISTORY_DAYS} days) sent through the "
+    "receiver to the demo shop on its first start; 0 for none.",
+)
+@click.option(
     "--procfile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Procfile to run (default: the project's).",
@@ -50,6 +60,7 @@ def run(
     redis_port: int,
     stop_timeout: float,
     no_demo: bool,
+    demo_history: int,
     procfile: Path | None,
 ) -> None:
     """Start receiver, dashboard API, worker, beat and Flower; Ctrl-C stops them all.
@@ -65,6 +76,7 @@ def run(
         redis_port=redis_port,
         stop_timeout=stop_timeout,
         demo=not no_demo,
+        demo_history=demo_history,
         procfile=procfile,
     )
     try:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
-import requests
 
+from cartwheel.sending import Summary, send_all, webhook_url
 from devtools.shapes import Shape
 from devtools.traffic import Delivery, traffic
+from devtools.traffic import history as past
 
 # `cartwheel run` writes the demo tenant it seeded here (shop, secret, tenant_id, receiver_url).
 DEMO_FILE = Path(".cartwheel") / "demo.json"
@@ -28,33 +26,6 @@ class Target:
     url: str
     shop: str
     secret: str
-
-
-@dataclass
-class Summary:
-    """What a run sent and how the receiver answered."""
-
-    sent: int = 0
-    accepted: int = 0
-    rejected: Counter[int] = field(default_factory=Counter)  # HTTP status -> deliveries
-    kinds: Counter[str] = field(default_factory=Counter)  # first / late / duplicate
-    seconds: float = 0.0
-    error: str | None = None  # why the run stopped early
-
-    @property
-    def rate(self) -> float:
-        return self.sent / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.rejected
-
-
-def webhook_url(url: str) -> str:
-    """A bare receiver address gets the /webhooks path; a URL with a path is used as given."""
-    if urlsplit(url).path in ("", "/"):
-        return url.rstrip("/") + "/webhooks"
-    return url
 
 
 def resolve_target(
@@ -87,42 +58,6 @@ def _read_demo(path: Path) -> dict[str, str] | None:
     if not isinstance(demo, dict):
         raise click.ClickException(f"{path} is not a JSON object")
     return {k: str(v) for k, v in demo.items() if v is not None}
-
-
-def send_all(
-    deliveries: Iterable[Delivery],
-    url: str,
-    *,
-    rate: float,
-    session: requests.Session | None = None,
-    timeout: float = 10.0,
-) -> Summary:
-    """POST each delivery at most `rate` per second over one keep-alive connection."""
-    summary = Summary()
-    http = session or requests.Session()
-    started = time.monotonic()
-    try:
-        for i, d in enumerate(deliveries):
-            # Pace against the start, not the last send, so slow answers do not lower the rate.
-            pause = started + i / rate - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            response = http.post(url, data=d.body, headers=d.headers, timeout=timeout)
-            summary.sent += 1
-            summary.kinds[d.kind] += 1
-            if 200 <= response.status_code < 300:
-                summary.accepted += 1
-            else:
-                summary.rejected[response.status_code] += 1
-    except requests.RequestException as exc:
-        summary.error = f"cannot reach the receiver at {url}: {exc.__class__.__name__}: {exc}"
-    except KeyboardInterrupt:
-        summary.error = "interrupted"
-    finally:
-        summary.seconds = time.monotonic() - started
-        if session is None:
-            http.close()
-    return summary
 
 
 def format_summary(summary: Summary) -> list[str]:
@@ -159,6 +94,12 @@ def format_summary(summary: Summary) -> list[str]:
 @click.option("--url", help="Receiver address (default: the local stack's receiver).")
 @click.option("--seed", type=int, help="Replay the same traffic (same ids and webhook ids).")
 @click.option(
+    "--history",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="DAYS",
+    help="Send a history instead: about --count deliveries spread over the last DAYS days.",
+)
+@click.option(
     "--api-version",
     default="2026-07",
     show_default=True,
@@ -171,6 +112,7 @@ def simulate(
     secret: str | None,
     url: str | None,
     seed: int | None,
+    history: float | None,
     api_version: str,
 ) -> None:
     """Send realistic signed Shopify webhooks (with duplicates and out-of-order deliveries)."""
@@ -184,9 +126,14 @@ def simulate(
         f"sending {count} deliveries for {target.shop} to {target.url} "
         f"at up to {rate:g}/s (seed {seed})"
     )
-    deliveries = islice(
-        traffic(seed, shop=target.shop, secret=target.secret, api_version=api_version), count
-    )
+    if history is not None:
+        deliveries: Iterable[Delivery] = past(
+            seed, shop=target.shop, secret=target.secret, days=history, count=count
+        )
+    else:
+        deliveries = islice(
+            traffic(seed, shop=target.shop, secret=target.secret, api_version=api_version), count
+        )
     summary = send_all(deliveries, target.url, rate=rate)
     for line in format_summary(summary):
         click.echo(line)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Stack:
                 "CARTWHEEL_WORKER_METRICS_PORT": str(self.ports["metrics"]),
                 "CARTWHEEL_SYNC_METRICS_PORT": str(self.ports["sync_metrics"]),
                 "WEB_CONCURRENCY": "1",  # a light stack: this machine has two cores
+                "CARTWHEEL_DEMO_HISTORY": "0",  # no demo history unless a test asks for one
             }
             | self.services
         )
@@ -99,6 +101,13 @@ class Stack:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_for_output(self, text: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            assert self.popen is not None and self.popen.poll() is None, self.output()[-4000:]
+            assert time.monotonic() < deadline, self.output()[-4000:]
+            time.sleep(0.2)
 
     def children(self) -> dict[str, int]:
         entries = json.loads((self.state / "run.pids").read_text())
@@ -176,13 +185,19 @@ def stack() -> Iterator[Stack]:
 
 
 def test_make_run_takes_a_webhook_to_a_row_and_keeps_it_across_a_restart(stack: Stack) -> None:
+    stack.services["CARTWHEEL_DEMO_HISTORY"] = "300"
     curl = stack.start()
     assert set(stack.children()) == PROCESSES
-    reply = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=30, check=True)
-    assert json.loads(reply.stdout)["status"] == "accepted"
     db = stack.database_url()
     assert "?host=" in db  # the embedded server, on its unix socket
-    wait_for_value(db, "SELECT count(*) FROM orders", 1)
+    # The demo shop's history goes through the receiver and the workers first.
+    stack.wait_for_output("demo history: ")
+    assert "demo history stopped early" not in stack.output()
+    history = query(db, "SELECT count(*) FROM orders")
+    assert history > 0
+    reply = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=30, check=True)
+    assert json.loads(reply.stdout)["status"] == "accepted"
+    wait_for_value(db, "SELECT count(*) FROM orders", history + 1)
     # The pipeline ran as a role that owns the tables and is no superuser.
     assert (
         query(db, "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
@@ -190,10 +205,28 @@ def test_make_run_takes_a_webhook_to_a_row_and_keeps_it_across_a_restart(stack: 
     )
     assert query(db, "SELECT tableowner = current_user FROM pg_tables WHERE tablename = 'orders'")
     demo = json.loads((stack.state / "demo.json").read_text())
-    assert set(demo) == {"shop", "secret", "tenant_id", "receiver_url"}
+    assert set(demo) == {"shop", "secret", "tenant_id", "receiver_url", "email", "password"}
     assert demo["receiver_url"] == f"http://127.0.0.1:{stack.ports['receiver']}"
     assert (stack.state / "secret.key").stat().st_mode & 0o777 == 0o600
+    # The banner's demo login opens the dashboard, which shows the history's orders.
+    dashboard = f"http://127.0.0.1:{stack.ports['dashboard']}"
+    assert f"{dashboard}/" in stack.output() and demo["password"] in stack.output()
+    assert requests.get(f"{dashboard}/", timeout=10).url == f"{dashboard}/app/"
+    tokens = requests.post(
+        f"{dashboard}/login",
+        json={"email": demo["email"], "password": demo["password"]},
+        timeout=10,
+    ).json()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    insights = requests.get(
+        f"{dashboard}/api/insights",
+        params={"from": (date.today() - timedelta(days=90)).isoformat()},
+        headers=bearer,
+        timeout=30,
+    ).json()
+    assert insights["orders"]["count"] > 0
 
+    events = query(db, "SELECT count(*) FROM webhook_events")
     children = stack.children()
     assert stack.interrupt() == 0
     assert not [name for name, pid in children.items() if group_alive(pid)]
@@ -203,10 +236,11 @@ def test_make_run_takes_a_webhook_to_a_row_and_keeps_it_across_a_restart(stack: 
 
     stack.start()
     db = stack.database_url()
-    assert query(db, "SELECT count(*) FROM orders") == 1
-    assert query(db, "SELECT count(*) FROM webhook_events") == 1
+    assert query(db, "SELECT count(*) FROM orders") == history + 1
+    assert query(db, "SELECT count(*) FROM webhook_events") == events
     assert query(db, "SELECT count(*) FROM tenants") == 1
     assert json.loads((stack.state / "demo.json").read_text()) == demo
+    assert "sending the demo shop" not in stack.output()  # its history went once
 
     # A process that dies takes the whole stack down, with a failing exit code.
     children = stack.children()

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from cartwheel.cli import main
-from cartwheel.commands.simulate import send_all
+from cartwheel.sending import send_all
 from core.settings import Settings
 from devtools.traffic import Delivery, ExpectedState, expected_state, traffic
 from models import (
