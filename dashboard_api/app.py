@@ -15,8 +15,9 @@ from dashboard_api.accounts.passwords import warm_up
 from dashboard_api.api import SWAGGER_UI_URL, Api
 from dashboard_api.auth import BEARER_SCHEME, SECURITY_SCHEME
 from dashboard_api.bodies import BadInput, check_value, parse_body
-from dashboard_api.context import PRODUCER_KEY, REDIS_KEY, SETTINGS_KEY
+from dashboard_api.context import LIVE_KEY, PRODUCER_KEY, REDIS_KEY, SETTINGS_KEY
 from dashboard_api.errors import Invalid, install_error_handlers
+from dashboard_api.live import Hub
 from dashboard_api.views.account import (
     accounts,
     api_keys,
@@ -28,7 +29,7 @@ from dashboard_api.views.account import (
 )
 from dashboard_api.views.data import clv as clv_views
 from dashboard_api.views.data import customers as customer_analytics
-from dashboard_api.views.data import insights, lists, reports
+from dashboard_api.views.data import insights, lists, live, reports
 from dashboard_api.views.data import products as products_report
 from dashboard_api.views.operations import compliance, dead_letters, exports, sync, webhooks
 from dashboard_api.web import install_web
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions[REDIS_KEY] = client
     app.extensions[PRODUCER_KEY] = Producer(settings)
+    app.extensions[LIVE_KEY] = Hub(settings.redis_url, settings.namespace)
 
     api = Api(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(api_keys.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(insights.blp)
+    api.register_blueprint(live.blp)
     api.register_blueprint(reports.blp)
     api.register_blueprint(clv_views.blp)
     api.register_blueprint(products_report.blp)

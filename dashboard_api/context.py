@@ -11,6 +11,7 @@ from core.settings import Settings
 SETTINGS_KEY = "CARTWHEEL_SETTINGS"
 REDIS_KEY = "cartwheel-redis"
 PRODUCER_KEY = "cartwheel-producer"
+LIVE_KEY = "cartwheel-live"
 
 
 def current_settings() -> Settings:

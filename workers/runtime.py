@@ -12,7 +12,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -35,7 +36,7 @@ from celery.signals import (
 from core import jobs, logs
 from core.errors import TransientError
 from core.settings import Settings, SettingsError
-from core.versions import bump_versions
+from core.versions import Change, bump_versions
 from core.wire import StreamConsumer
 from models.db import reset_engines_after_fork
 
@@ -145,9 +146,18 @@ class Resources:
         """Enqueues follow-up jobs (a partial product read again) from inside a task."""
         return jobs.Producer(self.settings)
 
-    def bump_versions(self, tenant_ids: Any, *, strict: bool = False) -> None:
-        """Invalidate the cached dashboard answers of tenants whose rows just changed."""
-        bump_versions(self.redis, self.settings.namespace, tenant_ids, strict=strict)
+    def bump_versions(
+        self,
+        tenant_ids: Any,
+        *,
+        strict: bool = False,
+        changes: Mapping[uuid.UUID, Change] | None = None,
+    ) -> None:
+        """Invalidate the cached dashboard answers of tenants whose rows just changed, and tell
+        their live streams (core/versions.py)."""
+        bump_versions(
+            self.redis, self.settings.namespace, tenant_ids, strict=strict, changes=changes
+        )
 
     def close(self) -> None:
         if "redis" in self.__dict__:

@@ -31,6 +31,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = 20
+# An event stream stays open until its token expires, so no answer of it ever completes here;
+# tests/dashboard_api/test_live.py checks its documented answers (events, 400, 401) instead.
+STREAMS = {("GET", "/api/live")}
 
 
 def _seed(owner: dict[str, Any], client: FlaskClient, settings: Settings) -> None:
@@ -72,7 +75,9 @@ def test_api_conforms_to_its_spec(
     operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
-        operations.append(result.ok())
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) not in STREAMS:
+            operations.append(operation)
     # Reads first and logout last; a fresh login per operation, as one may revoke its token.
     operations.sort(key=lambda op: (op.method.upper() != "GET", op.path == "/logout"))
     assert any(op.path == "/api/insights" for op in operations)

@@ -6,11 +6,13 @@ Plain functions over a Session; they never commit (the drain owns the transactio
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from core.versions import Change
 from core.wire import Delivery, MalformedEntry
 from workers.drain.parse import Parsed, PoisonEvent, parse_envelope
 from writes import write_rows
@@ -43,8 +45,15 @@ class BatchOutcome:
     dropped: int = 0  # entries that are not cartwheel envelopes at all, or whose tenant is gone
 
     @property
-    def tenants_changed(self) -> set[uuid.UUID]:
-        return {p.tenant_id for p in self.applied}
+    def changes(self) -> dict[uuid.UUID, Change]:
+        """Per tenant changed: the topics applied, and when the oldest was accepted."""
+        topics: dict[uuid.UUID, set[str]] = defaultdict(set)
+        accepted: dict[uuid.UUID, float] = {}
+        for p in self.applied:
+            topics[p.tenant_id].add(p.envelope.topic)
+            at = p.received_at.timestamp()
+            accepted[p.tenant_id] = min(at, accepted.get(p.tenant_id, at))
+        return {t: Change(frozenset(names), accepted[t]) for t, names in topics.items()}
 
     def add(self, other: BatchOutcome) -> None:
         self.applied += other.applied

@@ -194,7 +194,7 @@ def _after_commit(res: Resources, outcome: BatchOutcome) -> None:
             },
         )
     # Dashboard caches key on this version, so an answer is never staler than the data.
-    _guard(lambda: res.bump_versions(outcome.tenants_changed, strict=True))
+    _guard(lambda: res.bump_versions((), strict=True, changes=outcome.changes))
     # Entities a delivery carried only in part are read again through the Admin API.
     _guard(lambda: request_refresh(res, [p.row for p in outcome.applied if p.row is not None]))
 
