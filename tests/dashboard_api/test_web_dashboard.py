@@ -6,8 +6,10 @@ workers drain it. The figures on the page must be the independent computation's,
 from __future__ import annotations
 
 import re
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,6 +22,7 @@ from tests.support.accounts import register_shop
 from tests.support.pipeline import drain_all
 from tests.support.sales_oracle import sales_report
 from tests.support.sales_scenario import march_and_april
+from tests.support.samples import sample_json
 from tests.support.webhooks import Sender
 
 Account = dict[str, Any]
@@ -112,6 +115,47 @@ def test_another_shops_user_sees_none_of_its_data(
     assert tile_value(page, "orders") == "0"
     assert tile_value(page, "net_sales") == "0.00"
     expect(page.locator("#who-email")).to_contain_text(other["email"])
+
+
+def an_order_placed_now() -> dict[str, Any]:
+    """Shopify's sample order, placed now (not a test, not cancelled), with an id of its own."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return sample_json("orders_create") | {
+        "id": uuid.uuid4().int >> 70,
+        "test": False,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "created_at": now,
+        "processed_at": now,
+        "updated_at": now,
+    }
+
+
+def test_an_order_sent_to_the_receiver_shows_live_without_a_reload(
+    page: Page,
+    dashboard_url: str,
+    api_client: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
+) -> None:
+    account = register_shop(api_client, settings, NY, label="live")
+    sign_in(page, dashboard_url, account["email"])  # the last 30 days, today included
+    assert tile_value(page, "orders") == "0"
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    page.evaluate("window.stillTheSamePage = true")
+
+    order = an_order_placed_now()
+    sender = Sender(client, shop=account["shop"], secret=account["webhook_secret"])
+    assert sender.send("orders/create", order).status_code == 200
+    drain_all(settings)
+
+    expect(page.locator("[data-kpi=orders] .value")).to_have_attribute("data-value", "1")
+    today = datetime.now(ZoneInfo(NY)).date()
+    expected = sales_report([("orders/create", order)], today - timedelta(days=29), today, NY)
+    assert tile_value(page, "net_sales") == expected["totals"]["net_sales"]
+    expect(page.get_by_role("list", name="Latest changes")).to_contain_text("orders/create")
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, "overview-live")
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

@@ -2,6 +2,7 @@
 // change screens without reloading the page.
 import { ApiError, get, request } from "./api.js";
 import { el, setCurrency } from "./format.js";
+import { listen } from "./live.js";
 import { customerPage, customersPage } from "./pages/customers.js";
 import { loginPage } from "./pages/login.js";
 import { overviewPage } from "./pages/overview.js";
@@ -55,6 +56,7 @@ function showUser() {
 
 async function render() {
   const path = location.pathname;
+  listen(null); // a screen that wants live changes listens again
   try {
     const session = path === "/app/login" ? null : await signedIn();
     if (!session && path !== "/app/login") {

@@ -1,8 +1,9 @@
 // Overview: the KPI tiles against the previous period, sales by day, top products and
-// customers, for a range of the shop's days.
+// customers, for a range of the shop's days; kept up to date by the live stream.
 import { get, query } from "../api.js";
 import { change, count, el, money, percent, setCurrency, table } from "../format.js";
-import { chosenRange, previousPeriod, rangePicker } from "../range.js";
+import { listen } from "../live.js";
+import { chosenRange, previousPeriod, rangePicker, todayIn } from "../range.js";
 
 // Each tile: its name, how to read its figure from the answers, and how to show it.
 const TILES = [
@@ -14,15 +15,18 @@ const TILES = [
   ["abandonment_rate", "Checkout abandonment", (a) => a.insights.checkouts.abandonment_rate, percent],
   ["recovered_value", "Recovered checkouts", (a) => a.insights.checkouts.recovered_value, money],
 ];
+// At most one re-read per this many milliseconds while changes stream in.
+const SETTLE_MS = 250;
 
 async function answers(range) {
   const params = { from: range.from, to: range.to };
-  const [sales, insights, cohorts] = await Promise.all([
+  const [sales, insights, cohorts, products] = await Promise.all([
     get("/api/reports/sales", params),
     get("/api/insights", params),
     get("/api/analytics/cohorts", params),
+    get("/api/analytics/products", { ...params, limit: 5 }),
   ]);
-  return { sales, insights, cohorts };
+  return { sales, insights, cohorts, products };
 }
 
 function tile(name, label, now, before, show) {
@@ -42,69 +46,132 @@ function tile(name, label, now, before, show) {
   );
 }
 
-function salesChart(days) {
+function salesChart() {
   const canvas = el("canvas", { role: "img", "aria-label": "Net sales by day; the numbers are in the table below." });
   const box = el("div", { class: "chart" }, canvas);
-  if (window.Chart) {
-    requestAnimationFrame(() => {
-      new window.Chart(canvas, {
-        type: "bar",
-        data: {
-          labels: days.map((d) => d.date),
-          datasets: [{ label: "Net sales", data: days.map((d) => Number(d.net_sales)), backgroundColor: "#2b6cb0" }],
-        },
-        options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
-      });
+  let chart = null;
+  const draw = (days) => {
+    const labels = days.map((d) => d.date);
+    const values = days.map((d) => Number(d.net_sales));
+    if (!window.Chart) return;
+    if (chart) {
+      chart.data.labels = labels;
+      chart.data.datasets[0].data = values;
+      chart.update("none");
+      return;
+    }
+    chart = new window.Chart(canvas, {
+      type: "bar",
+      data: { labels, datasets: [{ label: "Net sales", data: values, backgroundColor: "#2b5797" }] },
+      options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
     });
-  }
-  return box;
+    box.dataset.drawn = "true";
+  };
+  return { box, draw };
 }
 
 function csvLink(path, params, label) {
   return el("a", { class: "csv", href: `${path}?${query({ ...params, format: "csv" })}`, download: true, text: label });
 }
 
+function dayTable(days) {
+  return table("Sales by day", [
+    ["Day", (d) => d.date],
+    ["Orders", (d) => count(d.orders), { numeric: true }],
+    ["Gross sales", (d) => money(d.gross_sales), { numeric: true }],
+    ["Net sales", (d) => money(d.net_sales), { numeric: true }],
+    ["Total sales", (d) => money(d.total_sales), { numeric: true }],
+  ], days);
+}
+
+function productTable(items) {
+  return table("Top products by net sales", [
+    ["Product", (p) => p.title || "Custom line"],
+    ["Units", (p) => count(p.net_units), { numeric: true }],
+    ["Net sales", (p) => money(p.net_sales), { numeric: true }],
+  ], items);
+}
+
+function customerTable(rows) {
+  return table("Top customers by spend", [
+    ["Customer", (c) => el("a", { href: `/app/customers/${c.id}`, text: c.name || c.email || `#${c.id}` })],
+    ["Orders", (c) => count(c.orders), { numeric: true }],
+    ["Spent", (c) => money(c.spent), { numeric: true }],
+  ], rows);
+}
+
 export async function overviewPage(ctx) {
   const tz = ctx.me.tenant.timezone;
-  const params = new URLSearchParams(location.search);
-  const range = chosenRange(params, tz);
+  const range = chosenRange(new URLSearchParams(location.search), tz);
   const before = previousPeriod(range);
-  const [now, then, products] = await Promise.all([
-    answers(range),
-    answers(before),
-    get("/api/analytics/products", { from: range.from, to: range.to, limit: 5 }),
-  ]);
-  setCurrency(now.sales.currency || now.insights.currency);
+  const [first, then] = await Promise.all([answers(range), answers(before)]);
+  setCurrency(first.sales.currency || first.insights.currency);
   const asked = { from: range.from, to: range.to };
-  const picker = rangePicker(range, (choice) => ctx.navigate(`/app/?${query(choice)}`));
+
+  const tiles = el("div", { class: "tiles" });
+  const chart = salesChart();
+  const days = el("div", {});
+  const products = el("div", {});
+  const customers = el("div", {});
+  const status = el("p", { class: "live", role: "status", "aria-live": "polite", id: "live-status" });
+  const activity = el("ul", { class: "activity", "aria-label": "Latest changes" });
+
+  const show = (now) => {
+    tiles.replaceChildren(...TILES.map(([name, label, read, fmt]) => tile(name, label, read(now), read(then), fmt)));
+    chart.draw(now.sales.days);
+    days.replaceChildren(dayTable(now.sales.days));
+    products.replaceChildren(productTable(now.products.items));
+    customers.replaceChildren(customerTable(now.insights.top_customers));
+  };
+
+  let timer = null;
+  let busy = false;
+  let again = false;
+  const reread = async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      show(await answers(range));
+      status.textContent = `Live: updated ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      status.textContent = `Live: ${error.message}`;
+    } finally {
+      busy = false;
+      if (again) {
+        again = false;
+        reread();
+      }
+    }
+  };
+  listen((event) => {
+    if (event.kind === "change") {
+      const topics = event.change.topics.length ? event.change.topics.join(", ") : "recomputed figures";
+      activity.prepend(el("li", { text: `${new Date().toLocaleTimeString()} ${topics}` }));
+      while (activity.children.length > 5) activity.lastChild.remove();
+    }
+    clearTimeout(timer);
+    timer = setTimeout(reread, SETTLE_MS);
+  });
+  const live = range.to >= todayIn(tz) ? "" : " (the range has ended: changes to it still show)";
+  status.textContent = `Live${live}`;
+  show(first);
 
   return el(
     "div",
     { class: "overview" },
-    el("div", { class: "heading" }, el("h1", { text: "Overview" }), picker),
+    el("div", { class: "heading" }, el("h1", { text: "Overview" }), rangePicker(range, (choice) => ctx.navigate(`/app/?${query(choice)}`))),
     el("p", { class: "zone", text: `${range.from} to ${range.to}, ${tz}; compared with ${before.from} to ${before.to}.` }),
-    el(
-      "div",
-      { class: "tiles", "aria-live": "polite" },
-      TILES.map(([name, label, read, show]) => tile(name, label, read(now), read(then), show)),
-    ),
+    status,
+    tiles,
     el(
       "section",
       { class: "panel", "aria-labelledby": "sales-title" },
       el("h2", { id: "sales-title", text: "Net sales by day" }),
-      salesChart(now.sales.days),
-      el(
-        "details",
-        {},
-        el("summary", { text: "The numbers" }),
-        table("Sales by day", [
-          ["Day", (d) => d.date],
-          ["Orders", (d) => count(d.orders), { numeric: true }],
-          ["Gross sales", (d) => money(d.gross_sales), { numeric: true }],
-          ["Net sales", (d) => money(d.net_sales), { numeric: true }],
-          ["Total sales", (d) => money(d.total_sales), { numeric: true }],
-        ], now.sales.days),
-      ),
+      chart.box,
+      el("details", {}, el("summary", { text: "The numbers" }), days),
       csvLink("/api/reports/sales", asked, "Download the sales report (CSV)"),
     ),
     el(
@@ -114,22 +181,20 @@ export async function overviewPage(ctx) {
         "section",
         { class: "panel", "aria-labelledby": "products-title" },
         el("h2", { id: "products-title", text: "Top products" }),
-        table("Top products by net sales", [
-          ["Product", (p) => p.title || "Custom line"],
-          ["Units", (p) => count(p.net_units), { numeric: true }],
-          ["Net sales", (p) => money(p.net_sales), { numeric: true }],
-        ], products.items),
+        products,
         csvLink("/api/analytics/products", asked, "Download (CSV)"),
       ),
       el(
         "section",
         { class: "panel", "aria-labelledby": "customers-title" },
         el("h2", { id: "customers-title", text: "Top customers" }),
-        table("Top customers by spend", [
-          ["Customer", (c) => el("a", { href: `/app/customers/${c.id}`, text: c.name || c.email || `#${c.id}` })],
-          ["Orders", (c) => count(c.orders), { numeric: true }],
-          ["Spent", (c) => money(c.spent), { numeric: true }],
-        ], now.insights.top_customers),
+        customers,
+      ),
+      el(
+        "section",
+        { class: "panel", "aria-labelledby": "activity-title" },
+        el("h2", { id: "activity-title", text: "Latest changes" }),
+        activity,
       ),
     ),
   );
