@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions[REDIS_KEY] = client
     app.extensions[PRODUCER_KEY] = Producer(settings)
-    app.extensions[LIVE_KEY] = Hub(settings.redis_url, settings.namespace)
+    app.extensions[LIVE_KEY] = Hub(settings)
 
     api = Api(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, BEARER_SCHEME)

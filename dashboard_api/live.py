@@ -4,8 +4,8 @@ Every writer appends an entry to the feed when it bumps a tenant's version (core
 Each dashboard process runs one thread that reads the feed (XREAD, blocking) and hands each
 entry to the queues of the streams open for that entry's tenant, and to no other. A stream
 costs no query of its own: not of PostgreSQL, and of Redis only when a browser comes back
-with a Last-Event-ID (one XRANGE of what it missed) and every `KEEPALIVE` seconds (is its
-token revoked?).
+with a Last-Event-ID (one XRANGE of what it missed). Every `KEEPALIVE` seconds the reader asks
+Redis, in one pipeline for all of the process's streams, whether their tokens were revoked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import Any
 
 import redis
 
+from core.settings import Settings
 from core.versions import LIVE_FEED_LENGTH, live_feed, trimmed_key
+from dashboard_api.tokens import AccessClaims, revocation_keys, revoked_by
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,12 @@ class Overflow(Exception):
 class Subscription:
     """The entries of one tenant for one open stream, in feed order."""
 
-    def __init__(self, tenant: str) -> None:
+    def __init__(self, tenant: str, claims: AccessClaims) -> None:
         self.tenant = tenant
+        self.claims = claims
         self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=BACKLOG)
         self.overflowed = False
+        self.revoked = False
 
     def offer(self, entry: Entry | None) -> None:
         try:
@@ -105,11 +109,13 @@ class Subscription:
 class Hub:
     """This process's reader of the live feed and the subscriptions it serves."""
 
-    def __init__(self, redis_url: str, namespace: str) -> None:
-        self.feed, self.trimmed = live_feed(namespace), trimmed_key(namespace)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.feed = live_feed(settings.namespace)
+        self.trimmed = trimmed_key(settings.namespace)
         # Blocking reads need a socket timeout longer than the block.
         self.client: Any = redis.Redis.from_url(
-            redis_url, socket_timeout=_BLOCK_MS / 1000 + 5, socket_connect_timeout=2
+            settings.redis_url, socket_timeout=_BLOCK_MS / 1000 + 5, socket_connect_timeout=2
         )
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
         self._lock = threading.Lock()
@@ -117,13 +123,11 @@ class Hub:
         _HUBS.append(self)
 
     def wake_all(self) -> None:
-        with self._lock:
-            subs = [s for group in self._subscribers.values() for s in group]
-        for sub in subs:
+        for sub in self._subscriptions():
             sub.offer(None)
 
-    def subscribe(self, tenant: str) -> Subscription:
-        sub = Subscription(tenant)
+    def subscribe(self, tenant: str, claims: AccessClaims) -> Subscription:
+        sub = Subscription(tenant, claims)
         with self._lock:
             self._subscribers[tenant].add(sub)
             if self._reader is None or not self._reader.is_alive():
@@ -162,9 +166,28 @@ class Hub:
         reaches = entry_key(trimmed.decode()) <= entry_key(after)
         return mine, reaches and len(mine) <= REPLAY
 
+    def _subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            return [s for group in self._subscribers.values() for s in group]
+
+    def check_tokens(self) -> None:
+        """Mark (and wake) the streams whose tokens were revoked: one pipeline for all."""
+        subs = self._subscriptions()
+        pipe = self.client.pipeline(transaction=False)
+        for sub in subs:
+            pipe.mget(revocation_keys(self.settings, sub.claims))
+        for sub, values in zip(subs, pipe.execute(), strict=True):
+            if revoked_by(sub.claims, values):
+                sub.revoked = True
+                sub.offer(None)
+
     def _read(self, last: str) -> None:
+        checked = time.monotonic()
         while not STOPPING.is_set():
             try:
+                if time.monotonic() - checked >= KEEPALIVE:
+                    self.check_tokens()
+                    checked = time.monotonic()
                 got = self.client.xread({self.feed: last}, count=500, block=_BLOCK_MS)
             except redis.RedisError as exc:
                 # Entries keep in the feed meanwhile: the next read resumes after `last`.
@@ -185,16 +208,15 @@ class Hub:
                     return
 
 
-def events(
-    hub: Hub, tenant: str, *, after: str | None, still_allowed: Any, until: float
-) -> Iterator[str]:
-    """The text of one tenant's event stream: what it missed after `after`, then each entry
-    as it comes, keep-alive comments between; it ends when the token expires (`until`, epoch
-    seconds), `still_allowed()` says no, or the process stops. A browser that cannot be caught
-    up gets a `reset` event (reload everything) and the newest id to go on from."""
+def events(hub: Hub, claims: AccessClaims, *, after: str | None) -> Iterator[str]:
+    """The text of the event stream of the token's tenant: what it missed after `after`, then
+    each entry as it comes, keep-alive comments between; it ends when the token expires or is
+    revoked, or the process stops. A browser that cannot be caught up gets a `reset` event
+    (reload everything) and the newest id to go on from."""
     yield "retry: 2000\n\n"
     # Subscribed before anything is read, so nothing falls between the replay and the feed.
-    sub = hub.subscribe(tenant)
+    sub = hub.subscribe(str(claims.tenant_id), claims)
+    until = float(claims.expires_at)
     try:
         sent = after
         if after is None:
@@ -209,21 +231,19 @@ def events(
                 for old in missed:
                     yield old.event()
                     sent = old.id
-        check = time.monotonic() + KEEPALIVE
         while not STOPPING.is_set():
             left = until - time.time()
-            if left <= 0 or (time.monotonic() >= check and not still_allowed()):
+            if left <= 0 or sub.revoked:
                 yield "event: expired\ndata: {}\n\n"
                 return
-            if time.monotonic() >= check:
-                check = time.monotonic() + KEEPALIVE
             try:
                 entry = sub.next(min(KEEPALIVE, left))
             except Overflow:
                 yield f"id: {hub.latest()}\nevent: reset\ndata: {{}}\n\n"
                 return
             if entry is None:
-                yield ": keepalive\n\n"
+                if not sub.revoked and not STOPPING.is_set():
+                    yield ": keepalive\n\n"
                 continue
             if sent is not None and entry_key(entry.id) <= entry_key(sent):
                 continue  # already sent from the replay

@@ -179,13 +179,21 @@ def revoke_sessions(settings: Settings, client: redis.Redis, session_ids: list[u
 def is_revoked(settings: Settings, client: redis.Redis, claims: AccessClaims) -> bool:
     """Whether the token was logged out, its session revoked, or it predates the user's last
     role change, removal or password reset."""
-    denied, generation, session_denied = client.mget(
-        [
-            _deny_key(settings, claims.jti),
-            _generation_key(settings, claims.user_id),
-            _session_key(settings, claims.session_id),
-        ]
-    )
+    return revoked_by(claims, client.mget(revocation_keys(settings, claims)))
+
+
+def revocation_keys(settings: Settings, claims: AccessClaims) -> list[str]:
+    """The keys whose values say whether a token is revoked (`revoked_by` reads them)."""
+    return [
+        _deny_key(settings, claims.jti),
+        _generation_key(settings, claims.user_id),
+        _session_key(settings, claims.session_id),
+    ]
+
+
+def revoked_by(claims: AccessClaims, values: Any) -> bool:
+    """Whether the values of `revocation_keys` revoke the token."""
+    denied, generation, session_denied = values
     return (
         denied is not None or session_denied is not None or claims.generation < int(generation or 0)
     )

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from core import versions
 from core.settings import Settings
 from core.versions import Change, bump_versions, live_feed, tenant_version
+from dashboard_api import live
 from tests.support.pipeline import drain_all
 from tests.support.samples import sample_json
 from tests.support.sse import EventStream
@@ -120,3 +121,17 @@ def test_a_bad_last_event_id_or_no_token_is_refused(dashboard_url: str, owner: A
     assert header.status == 400
     assert "Last-Event-ID" in header.json()["fields"]
     assert EventStream(url).status == 401
+
+
+def test_a_stream_ends_when_its_session_is_ended(
+    dashboard_url: str, api_client: FlaskClient, owner: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "KEEPALIVE", 0.2)
+    with EventStream(f"{dashboard_url}/api/live", owner["headers"]) as stream:
+        stream.next_named("ready")
+        ended = api_client.post(
+            "/logout", json={"refresh_token": owner["refresh_token"]}, headers=owner["headers"]
+        )
+        assert ended.status_code == 204
+        assert stream.next_named("expired", timeout=15)
+        assert stream.next(timeout=5) is None  # and the server closed it

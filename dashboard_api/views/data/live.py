@@ -9,10 +9,9 @@ from marshmallow import Schema, fields, validate
 
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, current_principal, require_role
-from dashboard_api.context import LIVE_KEY, current_redis, current_settings
+from dashboard_api.context import LIVE_KEY
 from dashboard_api.errors import Invalid
 from dashboard_api.live import ENTRY_ID, Hub, events
-from dashboard_api.tokens import is_revoked
 
 blp = Blueprint("live", __name__, url_prefix="/api", description="Live changes of the shop.")
 
@@ -64,20 +63,8 @@ def live(args: dict[str, Any]) -> Response:
     after = request.headers.get("Last-Event-ID") or args.get("last_event_id") or None
     if after is not None and not ENTRY_ID.match(after):
         raise Invalid("The request is invalid.", fields={"Last-Event-ID": [_LAST_ID]})
-    settings, client = current_settings(), current_redis()
     hub: Hub = current_app.extensions[LIVE_KEY]
-    claims = principal.claims
-
-    def still_allowed() -> Any:
-        return not is_revoked(settings, client, claims)
-
-    stream = events(
-        hub,
-        str(principal.tenant_id),
-        after=after,
-        still_allowed=still_allowed,
-        until=float(claims.expires_at),
-    )
+    stream = events(hub, principal.claims, after=after)
     response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # proxies must pass each event at once
