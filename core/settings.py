@@ -51,7 +51,7 @@ class Settings:
     drain_batch_size: int = 500
     drain_block_ms: int = 50
     drain_time_budget: float = 10.0
-    drain_interval: float = 1.0
+    drain_interval: float = 0.5
     reclaim_idle_ms: int = 60_000
     reclaim_interval: float = 15.0
     max_deliveries: int = 5
