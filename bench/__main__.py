@@ -1,4 +1,7 @@
-"""`make bench`: receiver throughput, drain rate and webhook-to-row latency, in one run.
+"""`make bench`: every figure a target names, measured in one run.
+
+Receiver throughput, drain rate, webhook-to-row latency, live streams under load, backfill
+and the reports' speed.
 
 .venv/bin/python -m bench [--only receiver drain latency] [--loadgen auto|wrk|python]
 """
@@ -26,6 +29,7 @@ from bench.clv import run_clv
 from bench.drain import run_drain
 from bench.insights import run_insights
 from bench.latency import run_latency
+from bench.live import run_live
 from bench.loadgen import generator_name
 from bench.products import run_products
 from bench.receiver import run_receiver
@@ -43,7 +47,8 @@ from models.db import get_engine, session_scope
 from shops.registration import add_tenant
 
 PHASES = (
-    "receiver", "drain", "latency", "backfill", "insights", "analytics", "clv", "products"
+    "receiver", "drain", "latency", "live", "backfill", "insights", "analytics", "clv",
+    "products",
 )  # fmt: skip
 
 
@@ -61,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=20_000, help="entries the drain moves")
     p.add_argument("--rate", type=float, default=200.0, help="webhooks/s for the latency run")
     p.add_argument("--latency-seconds", type=float, default=30.0)
+    p.add_argument("--live-clients", type=int, default=500, help="open event streams")
+    p.add_argument("--live-seconds", type=float, default=30.0)
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     p.add_argument(
         "--profile", action="store_true",
@@ -145,6 +152,10 @@ def _run_phases(
         "latency": lambda: run_latency(
             settings.with_overrides(namespace=f"{ns}-lat"), tenants, rate=args.rate,
             seconds=args.latency_seconds, workers=args.workers, workdir=logs,
+        ),
+        "live": lambda: run_live(
+            settings.with_overrides(namespace=f"{ns}-live"), tenants, clients=args.live_clients,
+            rate=args.rate, seconds=args.live_seconds, workers=args.workers, workdir=logs,
         ),
         "insights": lambda: run_insights(settings.with_overrides(namespace=f"{ns}-ins")),
         "analytics": lambda: run_analytics(settings.with_overrides(namespace=f"{ns}-ca")),

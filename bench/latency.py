@@ -64,18 +64,18 @@ def run_latency(
     try:
         with (
             gunicorn("receiver:create_app()", env, workdir / "lat-receiver.log", workers) as base,
-            _celery(env, settings, workdir),
+            celery_pipeline(env, settings, workdir),
         ):
-            _send(base, warm, rate=20)
-            _wait_for_rows(engine, [w for w, *_ in warm], timeout=60)
+            send_open_loop(base, warm, rate=20)
+            wait_for_rows(engine, [w for w, *_ in warm], timeout=60)
             analyze(settings.database_url)
             offset = _clock_offset(engine)
             seen: dict[str, float] = {}
             with _poller(engine, seen):
-                sent = _send(base, measured, rate=rate)
+                sent = send_open_loop(base, measured, rate=rate)
                 accepted = [w for (w, *_), s in zip(measured, sent.status, strict=True) if s == 200]
-                missing = _wait_for_rows(engine, accepted, timeout=30)
-        committed = _processed_at(engine, accepted)
+                missing = wait_for_rows(engine, accepted, timeout=30)
+        committed = processed_at(engine, accepted)
     finally:
         delete_keys(settings.redis_url, settings.namespace)
     due = {w: sent.due[i] for i, (w, *_) in enumerate(measured)}
@@ -116,7 +116,9 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 @contextmanager
-def _celery(env: dict[str, str], settings: Settings, workdir: Path) -> Iterator[None]:
+def celery_pipeline(
+    env: dict[str, str], settings: Settings, workdir: Path, prefix: str = "lat"
+) -> Iterator[None]:
     """A Celery worker (default concurrency) and a redbeat beat, as the Procfile runs them."""
     celery = [sys.executable, "-m", "celery", "-A", "workers.runtime"]
     # No gossip/mingle/heartbeat: other workers may share this Redis and must not be mixed in.
@@ -125,14 +127,16 @@ def _celery(env: dict[str, str], settings: Settings, workdir: Path) -> Iterator[
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
     ]  # fmt: skip
     beat_args = [*celery, "beat", "-l", "INFO"]
-    with child(worker_args, env, workdir / "lat-worker.log", cwd=workdir) as worker:
+    with child(worker_args, env, workdir / f"{prefix}-worker.log", cwd=workdir) as worker:
         worker.wait_for_text("ready.", timeout=60)
-        with child(beat_args, env, workdir / "lat-beat.log", cwd=workdir) as beat:
+        with child(beat_args, env, workdir / f"{prefix}-beat.log", cwd=workdir) as beat:
             beat.wait_for_text("beat: Starting", timeout=60)
             yield
 
 
-def _send(base: str, deliveries: list[tuple[str, bytes, dict[str, str]]], rate: float) -> Sent:
+def send_open_loop(
+    base: str, deliveries: list[tuple[str, bytes, dict[str, str]]], rate: float
+) -> Sent:
     """Open-loop: every delivery goes out at its due time, from whichever thread is free."""
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port
@@ -167,7 +171,7 @@ def _send(base: str, deliveries: list[tuple[str, bytes, dict[str, str]]], rate: 
     return sent
 
 
-def _wait_for_rows(engine: Any, webhook_ids: list[str], timeout: float) -> set[str]:
+def wait_for_rows(engine: Any, webhook_ids: list[str], timeout: float) -> set[str]:
     """Wait until every id is in the event log; returns the ones still missing."""
     wanted = set(webhook_ids)
     deadline = time.monotonic() + timeout
@@ -183,7 +187,7 @@ def _wait_for_rows(engine: Any, webhook_ids: list[str], timeout: float) -> set[s
     return wanted
 
 
-def _processed_at(engine: Any, webhook_ids: list[str]) -> dict[str, float]:
+def processed_at(engine: Any, webhook_ids: list[str]) -> dict[str, float]:
     with engine.connect() as conn:
         rows = conn.execute(
             text(

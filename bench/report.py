@@ -81,6 +81,18 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             f"latency p99 @{lat['rate']:g}/s", f"{p['p99']:.3f} s",
             f"{seen['p99']:.3f} s seen by poll", "-", f"<= {P99_TARGET:g} s", _verdict(ok),
         ))  # fmt: skip
+    if live := results.get("live"):
+        p = live["accepted_to_browser"]
+        row = live["sent_to_row"]
+        out.append((
+            f"live event p99, {live['clients']} clients @{live['rate']:g}/s", f"{p['p99']:.3f} s",
+            f"{row['p99']:.3f} s webhook to row", f"{p['p99'] / row['p99']:.2f}x"
+            if row["p99"] else "-", f"<= {live['target_p99_s']:g} s", _verdict(live["passed"]),
+        ))  # fmt: skip
+        out.append((
+            "  (live p50; events read)", f"{p['p50']:.3f} s", f"{row['p50']:.3f} s to row",
+            f"{live['events_read']:,} events", f"{live['connected']}/{live['clients']} open", "-",
+        ))  # fmt: skip
     for phase, error in results.get("errors", {}).items():
         out.append((phase, "error", error[:40], "-", "-", "FAIL"))
     if ins := results.get("insights"):
