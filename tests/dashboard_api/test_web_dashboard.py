@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,14 +17,27 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 
 from core.settings import Settings
+from models import Order
+from models.db import session_scope
+from tests.eventlog.test_replay import (
+    BROKEN,
+    broken,  # noqa: F401 (the fixture, used by name)
+    count,
+    dead_letter_after_a_failure,
+    fix,
+)
 from tests.plugins.browser import PHONE, screenshot
 from tests.plugins.dashboard import PASSWORD
+from tests.support import customer_oracle
 from tests.support.accounts import register_shop
+from tests.support.customer_scenario import deliver as deliver_customers
+from tests.support.customer_scenario import generated
 from tests.support.pipeline import drain_all
 from tests.support.sales_oracle import sales_report
 from tests.support.sales_scenario import march_and_april
 from tests.support.samples import sample_json
 from tests.support.webhooks import Sender
+from workers.analytics.customers import recompute_tenant
 
 Account = dict[str, Any]
 NY = "America/New_York"
@@ -60,7 +74,6 @@ def test_sign_in_read_the_tiles_and_change_the_range(
     page: Page, dashboard_url: str, shop: Account
 ) -> None:
     sign_in(page, dashboard_url, shop["email"])
-    screenshot(page, "overview-empty-range")
 
     page.get_by_label("Period").select_option("custom")
     page.get_by_label("From", exact=True).fill("2026-03-01")
@@ -156,6 +169,60 @@ def test_an_order_sent_to_the_receiver_shows_live_without_a_reload(
     expect(page.get_by_role("list", name="Latest changes")).to_contain_text("orders/create")
     assert page.evaluate("window.stillTheSamePage") is True
     screenshot(page, "overview-live")
+
+
+def test_open_a_customer_from_the_list(
+    page: Page,
+    dashboard_url: str,
+    api_client: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
+) -> None:
+    account = register_shop(api_client, settings, NY, label="customers")
+    data, _ = generated(seed=11)
+    deliver_customers(client, settings, account, data, seed=3)
+    with session_scope(settings.database_url) as session:
+        recompute_tenant(session, account["tenant_id"], datetime(2026, 7, 1, 16, tzinfo=UTC))
+    expected = customer_oracle.customers(data, date(2026, 7, 1), NY)
+    by_spend = sorted(expected.values(), key=lambda c: (-Decimal(c["net_spend"]), -int(c["id"])))
+
+    sign_in(page, dashboard_url, account["email"])
+    page.get_by_role("link", name="Customers").click()
+    rows = page.locator("table", has_text="Net spend").locator("tbody tr")
+    expect(rows.first).to_contain_text(f"${Decimal(by_spend[0]['net_spend']):,.2f}")
+    screenshot(page, "customers")
+    rows.first.get_by_role("link").click()
+    top = by_spend[0]
+    expect(page).to_have_url(re.compile(rf"/app/customers/{top['id']}$"))
+    net = page.locator("[data-fact='Net spend (historical CLV)']")
+    expect(net).to_have_text(f"${Decimal(top['net_spend']):,.2f}")
+    expect(page.locator("[data-fact=Orders]")).to_have_text(str(top["orders"]))
+    expect(page.locator("[data-fact='RFM segment']")).to_have_text(top["segment"].replace("_", " "))
+    screenshot(page, "customer")
+
+
+@pytest.mark.usefixtures("broken")
+def test_replay_a_dead_letter(
+    page: Page,
+    dashboard_url: str,
+    api_client: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
+) -> None:
+    account = register_shop(api_client, settings, NY, label="ops")
+    sender = Sender(client, shop=account["shop"], secret=account["webhook_secret"])
+    dead = dead_letter_after_a_failure(sender, settings)
+    sign_in(page, dashboard_url, account["email"])
+    page.get_by_role("link", name="Operations").click()
+    row = page.locator("tbody tr", has_text="orders/create")
+    expect(row).to_contain_text("refused")
+    screenshot(page, "operations")
+
+    fix(settings)  # the cause is fixed; the owner replays the delivery
+    page.get_by_role("button", name=f"Replay dead letter {dead.id}").click()
+    expect(row.locator("[data-status]")).to_have_text("replayed")
+    drain_all(settings)
+    assert count(settings, Order, Order.shopify_id == BROKEN) == 1
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

@@ -5,6 +5,7 @@ import { el, setCurrency } from "./format.js";
 import { listen } from "./live.js";
 import { customerPage, customersPage } from "./pages/customers.js";
 import { loginPage } from "./pages/login.js";
+import { operationsPage } from "./pages/operations.js";
 import { overviewPage } from "./pages/overview.js";
 
 const main = document.getElementById("main");
@@ -14,6 +15,7 @@ function route(path) {
   if (path === "/app/login") return loginPage;
   if (path === "/app/" || path === "/app") return overviewPage;
   if (path === "/app/customers") return customersPage;
+  if (path === "/app/operations") return operationsPage;
   const customer = path.match(/^\/app\/customers\/(\d+)$/);
   if (customer) return (ctx) => customerPage(ctx, customer[1]);
   return () => el("p", { text: "There is no such screen." });
@@ -47,6 +49,8 @@ function showUser() {
   document.getElementById("nav").hidden = !me;
   document.getElementById("who").hidden = !me;
   document.getElementById("who-email").textContent = me ? `${me.user.email} · ${me.tenant.name}` : "";
+  // Operations are for owners and admins (the API refuses the others anyway).
+  document.getElementById("nav-operations").hidden = !me || !["owner", "admin"].includes(me.user.role);
   for (const link of document.querySelectorAll("#nav a")) {
     const here = link.getAttribute("href") === location.pathname;
     if (here) link.setAttribute("aria-current", "page");

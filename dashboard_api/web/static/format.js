@@ -47,7 +47,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 // A table of rows: columns are [heading, row => cell text or node, {numeric}].
-export function table(caption, columns, rows) {
+export function table(caption, columns, rows, empty = "Nothing in this range.") {
   return el(
     "table",
     {},
@@ -71,7 +71,7 @@ export function table(caption, columns, rows) {
               }),
             ),
           )
-        : el("tr", {}, el("td", { colspan: columns.length, text: "Nothing in this range." })),
+        : el("tr", {}, el("td", { colspan: columns.length, text: empty })),
     ),
   );
 }

@@ -21,7 +21,7 @@ function customerRows(items) {
     ["Orders", (c) => count(c.orders), { numeric: true }],
     ["Net spend", (c) => money(c.net_spend), { numeric: true }],
     ["Last order", (c) => (c.last_order_at || "").slice(0, 10)],
-  ], items);
+  ], items, "No customers in this segment.");
 }
 
 export async function customersPage(ctx) {
@@ -94,7 +94,7 @@ export async function customerPage(ctx, id) {
     el("p", {}, el("a", { href: "/app/customers", text: "← Customers" })),
     el("h1", { text: customer.name || customer.email || `Customer #${customer.id}` }),
     el("p", { class: "zone", text: `${customer.email || "no email"} · figures as of ${customer.as_of}` }),
-    el("dl", { class: "facts" }, facts.map(([term, value]) => [el("dt", { text: term }), el("dd", { "data-fact": term, text: value })])),
+    el("dl", { class: "facts" }, facts.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { "data-fact": term, text: value })])),
     el("h2", { text: "Orders" }),
     table("The customer's orders", [
       ["Order", (o) => o.name || o.id],
