@@ -33,6 +33,7 @@ from tests.support.accounts import register_shop
 from tests.support.customer_scenario import deliver as deliver_customers
 from tests.support.customer_scenario import generated
 from tests.support.pipeline import drain_all
+from tests.support.product_oracle import products_report
 from tests.support.sales_oracle import sales_report
 from tests.support.sales_scenario import march_and_april
 from tests.support.samples import sample_json
@@ -61,7 +62,8 @@ def sign_in(page: Page, base: str, email: str, path: str = "/app/") -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"/app/login"))
+    expect(page.locator("main h1")).not_to_have_text("Sign in")
 
 
 def tile_value(page: Page, name: str) -> str:
@@ -223,6 +225,38 @@ def test_replay_a_dead_letter(
     expect(row.locator("[data-status]")).to_have_text("replayed")
     drain_all(settings)
     assert count(settings, Order, Order.shopify_id == BROKEN) == 1
+
+
+def dollars(text: str) -> str:
+    """Money text as the page shows it in USD (en-US)."""
+    value = Decimal(text)
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def test_products_by_vendor_and_filtered_by_one(
+    page: Page, dashboard_url: str, shop: Account
+) -> None:
+    sign_in(page, dashboard_url, shop["email"], "/app/products?from=2026-03-01&to=2026-04-30")
+    page.get_by_label("Rows").select_option("vendor")
+    expect(page).to_have_url(re.compile(r"group_by=vendor"))
+    start, end = date(2026, 3, 1), date(2026, 4, 30)
+    by_vendor = products_report(shop["scenario"], start, end, NY, "vendor")["items"]
+    rows = page.locator("table", has_text="Sell-through").locator("tbody tr")
+    expect(rows).to_have_count(len(by_vendor))
+    shown = {r.locator("td").nth(0).inner_text(): r.locator("td").nth(3).inner_text()
+             for r in rows.all()}  # fmt: skip
+    assert shown == {(k or "No vendor"): dollars(v["net_sales"]) for k, v in by_vendor.items()}
+
+    vendor = max(by_vendor, key=lambda k: Decimal(by_vendor[k]["net_sales"]))
+    page.get_by_label("Rows").select_option("product")
+    page.get_by_label("Vendor").fill(vendor)
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"vendor="))
+    mine = products_report(shop["scenario"], start, end, NY, "product", vendor=vendor)["items"]
+    expect(rows).to_have_count(len(mine))
+    sales = sorted(r.locator("td").nth(3).inner_text() for r in rows.all())
+    assert sales == sorted(dollars(v["net_sales"]) for v in mine.values())
+    screenshot(page, "products")
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

@@ -7,6 +7,7 @@ import { customerPage, customersPage } from "./pages/customers.js";
 import { loginPage } from "./pages/login.js";
 import { operationsPage } from "./pages/operations.js";
 import { overviewPage } from "./pages/overview.js";
+import { productsPage } from "./pages/products.js";
 
 const main = document.getElementById("main");
 let me = null;
@@ -16,6 +17,7 @@ function route(path) {
   if (path === "/app/" || path === "/app") return overviewPage;
   if (path === "/app/customers") return customersPage;
   if (path === "/app/operations") return operationsPage;
+  if (path === "/app/products") return productsPage;
   const customer = path.match(/^\/app\/customers\/(\d+)$/);
   if (customer) return (ctx) => customerPage(ctx, customer[1]);
   return () => el("p", { text: "There is no such screen." });
@@ -58,8 +60,12 @@ function showUser() {
   }
 }
 
+let rendering = 0;
+
 async function render() {
   const path = location.pathname;
+  // A slower earlier screen must not replace the one the address names now.
+  const mine = ++rendering;
   listen(null); // a screen that wants live changes listens again
   try {
     const session = path === "/app/login" ? null : await signedIn();
@@ -68,11 +74,17 @@ async function render() {
       return;
     }
     showUser();
-    const ctx = { me: session, navigate, onSignIn: () => { me = null; } };
+    const ctx = {
+      me: session,
+      navigate,
+      onSignIn: () => { me = null; },
+      // Live changes for this screen only while it is the one shown.
+      listen: (callback) => { if (mine === rendering) listen(callback); },
+    };
     const screen = await route(path)(ctx);
-    main.replaceChildren(screen);
+    if (mine === rendering) main.replaceChildren(screen);
   } catch (error) {
-    main.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
+    if (mine === rendering) main.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
   }
 }
 

@@ -2,7 +2,6 @@
 // customers, for a range of the shop's days; kept up to date by the live stream.
 import { get, query } from "../api.js";
 import { change, count, el, money, percent, setCurrency, table } from "../format.js";
-import { listen } from "../live.js";
 import { chosenRange, previousPeriod, rangePicker, todayIn } from "../range.js";
 
 // Each tile: its name, how to read its figure from the answers, and how to show it.
@@ -146,7 +145,7 @@ export async function overviewPage(ctx) {
       }
     }
   };
-  listen((event) => {
+  ctx.listen((event) => {
     if (event.kind === "change") {
       const topics = event.change.topics.length ? event.change.topics.join(", ") : "recomputed figures";
       activity.prepend(el("li", { text: `${new Date().toLocaleTimeString()} ${topics}` }));
