@@ -110,6 +110,9 @@ class Settings:
     device_cookie_seconds: int = 180 * 24 * 3600
     proxy_hops: int = 0  # reverse proxies in front of the dashboard API (X-Forwarded-For)
     hsts_seconds: int = 0  # >0: Strict-Transport-Security on both apps (served over HTTPS)
+    # Other origins whose pages may call the dashboard API with bearer tokens (CORS), comma
+    # separated, e.g. "https://admin.example.com"; none by default.
+    cors_origins: str = ""
     worker_metrics_port: int = 9808  # 0: the worker serves no metrics endpoint
     worker_metrics_host: str = "127.0.0.1"
     # Admin API pulls (backfill, reconcile). backfill_dir: where bulk results are split while

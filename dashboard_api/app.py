@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 from flask import Flask, request
+from flask_cors import CORS
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -71,6 +72,26 @@ def _check_input() -> None:
         raise Invalid(str(exc)) from None
 
 
+# What a page of another origin may send and read (CARTWHEEL_CORS_ORIGINS). Bearer tokens
+# only: the browser session's cookies are SameSite=Strict and never go cross-site.
+CORS_HEADERS = ["Authorization", "Content-Type", "Last-Event-ID"]
+CORS_EXPOSED = ["X-Cache", "Retry-After", "Content-Disposition"]
+
+
+def _allow_origins(app: Flask, settings: Settings) -> None:
+    origins = [o.strip().rstrip("/") for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        CORS(
+            app,
+            resources={r"/api/*": {}, r"/login": {}, r"/token/refresh": {}, r"/logout": {}},
+            origins=origins,
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            supports_credentials=False,
+            max_age=600,
+        )
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the dashboard API (settings from the environment unless given)."""
     settings = settings or Settings.from_env()
@@ -117,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return None
 
     install_web(app)
+    _allow_origins(app, settings)
     install_ops_routes(app, ready)
     install_security_headers(app, settings.hsts_seconds)
     app.before_request(_check_input)
