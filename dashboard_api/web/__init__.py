@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, redirect, render_template
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The screens the page's router knows (static/app.js); any other path under /app is a 404.
-SCREENS = ("", "login", "products", "customers", "operations")
+SCREENS = ("", "login", "orders", "products", "customers", "operations")
 
 blp = Blueprint(
     "web",
@@ -38,6 +38,7 @@ def overview() -> Response:
 
 @blp.get("/<any(" + ", ".join(s for s in SCREENS if s) + "):screen>")
 @blp.get("/customers/<customer_id>")
+@blp.get("/orders/<order_id>")
 def screen(**_: str) -> Response:
     return _page()
 

@@ -34,7 +34,8 @@ from tests.support.customer_scenario import deliver as deliver_customers
 from tests.support.customer_scenario import generated
 from tests.support.pipeline import drain_all
 from tests.support.product_oracle import products_report
-from tests.support.sales_oracle import sales_report
+from tests.support.sales_oracle import Shop as SalesShop
+from tests.support.sales_oracle import instant, sales_report
 from tests.support.sales_scenario import march_and_april
 from tests.support.samples import sample_json
 from tests.support.webhooks import Sender
@@ -190,6 +191,14 @@ def test_open_a_customer_from_the_list(
 
     sign_in(page, dashboard_url, account["email"])
     page.get_by_role("link", name="Customers").click()
+    segments = customer_oracle.rfm(data, date(2026, 7, 1), NY)
+    grid = page.locator("[data-segment]")
+    expect(grid.first).to_be_visible()
+    shown = {c.get_attribute("data-segment"): c.inner_text() for c in grid.all()}
+    for name, figures in segments.items():
+        if figures["customers"]:
+            assert f"{figures['customers']} customers" in shown[name], (name, shown.get(name))
+            assert f"{dollars(figures['net_spend'])} net spend" in shown[name], name
     rows = page.locator("table", has_text="Net spend").locator("tbody tr")
     expect(rows.first).to_contain_text(f"${Decimal(by_spend[0]['net_spend']):,.2f}")
     screenshot(page, "customers")
@@ -257,6 +266,43 @@ def test_products_by_vendor_and_filtered_by_one(
     sales = sorted(r.locator("td").nth(3).inner_text() for r in rows.all())
     assert sales == sorted(dollars(v["net_sales"]) for v in mine.values())
     screenshot(page, "products")
+
+
+def test_orders_page_by_page_filtered_and_one_opened(
+    page: Page, dashboard_url: str, shop: Account
+) -> None:
+    known = SalesShop.of(shop["scenario"])
+    listed = [o for o in known.orders.values() if o["id"] not in known.deleted]
+
+    def refunds_of(order_id: int) -> list[Any]:
+        return [r for r in known.refunds.values() if r["order_id"] == order_id]
+
+    sign_in(page, dashboard_url, shop["email"], "/app/orders?limit=5")
+    rows = page.locator("table", has_text="Fulfillment").locator("tbody tr")
+    expect(rows).to_have_count(5)
+    older = page.get_by_role("button", name="Older orders")
+    while older.is_visible():
+        shown = rows.count()
+        older.click()
+        expect(rows).not_to_have_count(shown)
+    names = [r.locator("td").nth(0).inner_text() for r in rows.all()]
+    newest_first = sorted(listed, key=lambda o: (instant(o["created_at"]), o["id"]), reverse=True)
+    assert names == [o["name"] for o in newest_first]
+
+    page.get_by_label("Payment").select_option("refunded")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"financial_status=refunded"))
+    refunded = [o for o in listed if o["financial_status"] == "refunded"]
+    expect(rows).to_have_count(len(refunded))
+
+    order = max(listed, key=lambda o: len(refunds_of(o["id"])))
+    page.goto(f"{dashboard_url}/app/orders/{order['id']}")
+    expect(page.locator("[data-fact=Total]")).to_have_text(dollars(order["total_price"]))
+    refunds = page.locator("table", has_text="The order's refunds").locator("tbody tr")
+    expect(refunds).to_have_count(len(refunds_of(order["id"])))
+    lines = page.locator("table", has_text="The order's lines").locator("tbody tr")
+    expect(lines).to_have_count(len(order["line_items"]))
+    screenshot(page, "order")
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

@@ -6,6 +6,7 @@ import { listen } from "./live.js";
 import { customerPage, customersPage } from "./pages/customers.js";
 import { loginPage } from "./pages/login.js";
 import { operationsPage } from "./pages/operations.js";
+import { orderPage, ordersPage } from "./pages/orders.js";
 import { overviewPage } from "./pages/overview.js";
 import { productsPage } from "./pages/products.js";
 
@@ -18,6 +19,9 @@ function route(path) {
   if (path === "/app/customers") return customersPage;
   if (path === "/app/operations") return operationsPage;
   if (path === "/app/products") return productsPage;
+  if (path === "/app/orders") return ordersPage;
+  const order = path.match(/^\/app\/orders\/(\d+)$/);
+  if (order) return (ctx) => orderPage(ctx, order[1]);
   const customer = path.match(/^\/app\/customers\/(\d+)$/);
   if (customer) return (ctx) => customerPage(ctx, customer[1]);
   return () => el("p", { text: "There is no such screen." });

@@ -1,7 +1,8 @@
 // Customers: the lifetime figures of the last analytics recompute, sortable and by RFM
 // segment, and one customer's page.
 import { ApiError, get, query } from "../api.js";
-import { count, el, money, table } from "../format.js";
+import { count, el, money, percent, table } from "../format.js";
+import { todayIn } from "../range.js";
 
 const SORTS = [
   ["-net_spend", "Net spend, highest first"],
@@ -24,12 +25,74 @@ function customerRows(items) {
   ], items, "No customers in this segment.");
 }
 
+function segmentGrid(rfm, chosen) {
+  const cells = rfm.segments.map((s) =>
+    el(
+      "a",
+      {
+        class: `segment${s.segment === chosen ? " chosen" : ""}`,
+        href: `/app/customers?segment=${s.segment}`,
+        "data-segment": s.segment,
+        "aria-current": s.segment === chosen ? "true" : null,
+      },
+      el("strong", { text: s.segment.replaceAll("_", " ") }),
+      el("span", { text: `${count(s.customers)} customers` }),
+      el("span", { text: `${money(s.net_spend)} net spend` }),
+      el("span", { text: `${percent(s.share)} of customers` }),
+    ),
+  );
+  return el(
+    "section",
+    { class: "panel", "aria-labelledby": "rfm-title" },
+    el("h2", { id: "rfm-title", text: `RFM segments (as of ${rfm.as_of || "no recompute yet"})` }),
+    el("div", { class: "segments" }, cells),
+  );
+}
+
+function cohortHeatmap(cohorts) {
+  const width = Math.max(0, ...cohorts.cohorts.map((c) => c.months.length));
+  const head = el("tr", {}, el("th", { scope: "col", text: "Cohort" }), el("th", { scope: "col", class: "num", text: "Customers" }),
+    Array.from({ length: width }, (_, m) => el("th", { scope: "col", class: "num", text: `M${m}` })));
+  const rows = cohorts.cohorts.map((c) =>
+    el(
+      "tr",
+      {},
+      el("th", { scope: "row", text: c.month.slice(0, 7) }),
+      el("td", { class: "num", text: count(c.customers) }),
+      c.months.map((cell) => {
+        const share = cell.retention ?? 0;
+        // At most 60% of the accent under dark text: at least 5:1 contrast (WCAG AA) in every cell.
+        const style = `background: rgba(43, 87, 151, ${(0.05 + 0.55 * share).toFixed(2)})`;
+        return el("td", { class: "num heat", style, title: `${count(cell.customers)} customers, ${money(cell.net_revenue)} net`, text: percent(cell.retention) });
+      }),
+    ),
+  );
+  return el(
+    "section",
+    { class: "panel", "aria-labelledby": "cohorts-title" },
+    el("h2", { id: "cohorts-title", text: "Monthly cohorts: share of each month's new customers who ordered again, by months since" }),
+    el("p", { class: "zone", text: `Returning customer rate over the range: ${percent(cohorts.returning_customers.rate)}.` }),
+    el("table", { class: "heatmap" }, el("caption", { text: "Retention by cohort (first order month) and months since" }), el("thead", {}, head), el("tbody", {}, rows)),
+  );
+}
+
+function twelveMonths(tz) {
+  const today = todayIn(tz);
+  const [y, m] = today.split("-").map(Number);
+  const start = new Date(Date.UTC(y, m - 1 - 11, 1)).toISOString().slice(0, 10);
+  return { from: start, to: today };
+}
+
 export async function customersPage(ctx) {
   const params = new URLSearchParams(location.search);
   const sort = SORTS.some(([v]) => v === params.get("sort")) ? params.get("sort") : SORTS[0][0];
   const segment = SEGMENTS.includes(params.get("segment")) ? params.get("segment") : "";
   const asked = { sort, segment, limit: 50 };
-  const page = await get("/api/analytics/customers", asked);
+  const [page, rfm, cohorts] = await Promise.all([
+    get("/api/analytics/customers", asked),
+    get("/api/analytics/rfm"),
+    get("/api/analytics/cohorts", twelveMonths(ctx.me.tenant.timezone)),
+  ]);
   const choose = (name, value) => ctx.navigate(`/app/customers?${query({ sort, segment, [name]: value })}`);
   const list = el("div", { class: "list" }, customerRows(page.items));
   let cursor = page.next_cursor;
@@ -55,6 +118,9 @@ export async function customersPage(ctx) {
     "div",
     { class: "customers" },
     el("h1", { text: "Customers" }),
+    segmentGrid(rfm, segment),
+    cohortHeatmap(cohorts),
+    el("h2", { text: "Customer list" }),
     el(
       "div",
       { class: "filters" },
