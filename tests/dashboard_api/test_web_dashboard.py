@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from core.settings import Settings
 from models import Order
@@ -303,6 +303,50 @@ def test_orders_page_by_page_filtered_and_one_opened(
     lines = page.locator("table", has_text="The order's lines").locator("tbody tr")
     expect(lines).to_have_count(len(order["line_items"]))
     screenshot(page, "order")
+
+
+def test_invite_an_analyst_who_accepts_and_sees_no_settings(
+    page: Page,
+    chromium: Browser,
+    dashboard_url: str,
+    api_client: FlaskClient,
+    settings: Settings,
+) -> None:
+    owner = register_shop(api_client, settings, NY, label="team")
+    sign_in(page, dashboard_url, owner["email"])
+    page.get_by_role("link", name="Settings").click()
+    analyst = f"analyst-{uuid.uuid4().hex[:8]}@example.com"
+    page.get_by_label("Email").fill(analyst)
+    page.get_by_label("Role", exact=True).select_option("analyst")
+    page.get_by_role("button", name="Invite").click()
+    link = page.get_by_label(f"Invite link for {analyst}").input_value()
+    assert link.startswith(f"{dashboard_url}/app/invite?token=")
+
+    page.get_by_label("Key name").fill("warehouse")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_label("Key warehouse").input_value()
+    screenshot(page, "settings")
+    page.reload()
+    listed = page.locator("table", has_text="Starts with").locator("tbody tr", has_text="warehouse")
+    prefix = listed.locator("td").nth(1).inner_text()
+    assert key.startswith(prefix) and len(key) > len(prefix)
+    assert key not in page.content()  # shown once, never again
+
+    other = chromium.new_context()
+    try:
+        invited = other.new_page()
+        invited.goto(link)
+        invited.get_by_label("New password").fill(PASSWORD)
+        invited.get_by_role("button", name="Accept").click()
+        expect(invited.get_by_role("status")).to_contain_text("sign in")
+        sign_in(invited, dashboard_url, analyst)
+        expect(invited.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(invited.get_by_role("link", name="Settings")).to_be_hidden()
+        expect(invited.get_by_role("link", name="Operations")).to_be_hidden()
+        invited.goto(f"{dashboard_url}/app/settings")
+        expect(invited.locator("main")).to_contain_text("for the shop's owners and admins")
+    finally:
+        other.close()
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

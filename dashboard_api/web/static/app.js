@@ -9,12 +9,15 @@ import { operationsPage } from "./pages/operations.js";
 import { orderPage, ordersPage } from "./pages/orders.js";
 import { overviewPage } from "./pages/overview.js";
 import { productsPage } from "./pages/products.js";
+import { invitePage, settingsPage } from "./pages/settings.js";
 
 const main = document.getElementById("main");
 let me = null;
 
 function route(path) {
   if (path === "/app/login") return loginPage;
+  if (path === "/app/invite") return invitePage;
+  if (path === "/app/settings") return settingsPage;
   if (path === "/app/" || path === "/app") return overviewPage;
   if (path === "/app/customers") return customersPage;
   if (path === "/app/operations") return operationsPage;
@@ -56,7 +59,9 @@ function showUser() {
   document.getElementById("who").hidden = !me;
   document.getElementById("who-email").textContent = me ? `${me.user.email} · ${me.tenant.name}` : "";
   // Operations are for owners and admins (the API refuses the others anyway).
-  document.getElementById("nav-operations").hidden = !me || !["owner", "admin"].includes(me.user.role);
+  const manager = Boolean(me) && ["owner", "admin"].includes(me.user.role);
+  document.getElementById("nav-operations").hidden = !manager;
+  document.getElementById("nav-settings").hidden = !manager;
   for (const link of document.querySelectorAll("#nav a")) {
     const here = link.getAttribute("href") === location.pathname;
     if (here) link.setAttribute("aria-current", "page");
@@ -72,8 +77,9 @@ async function render() {
   const mine = ++rendering;
   listen(null); // a screen that wants live changes listens again
   try {
-    const session = path === "/app/login" ? null : await signedIn();
-    if (!session && path !== "/app/login") {
+    const open = path === "/app/login" || path === "/app/invite"; // no session needed
+    const session = open ? null : await signedIn();
+    if (!session && !open) {
       navigate(`/app/login?next=${encodeURIComponent(path + location.search)}`, { replace: true });
       return;
     }
