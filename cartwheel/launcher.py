@@ -275,6 +275,8 @@ def _child_env(settings: Settings, options: Options, state: Path, name: str) -> 
         "CARTWHEEL_RECEIVER_PORT": str(options.receiver_port),
         "CARTWHEEL_DASHBOARD_PORT": str(options.dashboard_port),
         "CARTWHEEL_FLOWER_PORT": str(options.flower_port),
+        "CARTWHEEL_RECEIVER_PUBLIC_URL": settings.receiver_public_url
+        or f"http://{options.client_host}:{options.receiver_port}",
         "PROMETHEUS_MULTIPROC_DIR": str(prom),
         "PATH": os.pathsep.join([bindir, options.environ.get("PATH", os.defpath)]),
         "PYTHONUNBUFFERED": "1",

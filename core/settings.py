@@ -110,6 +110,9 @@ class Settings:
     device_cookie_seconds: int = 180 * 24 * 3600
     proxy_hops: int = 0  # reverse proxies in front of the dashboard API (X-Forwarded-For)
     hsts_seconds: int = 0  # >0: Strict-Transport-Security on both apps (served over HTTPS)
+    # The receiver's address as Shopify reaches it (the dashboard shows it with the app's
+    # webhook subscriptions); `cartwheel run` sets its own.
+    receiver_public_url: str = ""
     # Other origins whose pages may call the dashboard API with bearer tokens (CORS), comma
     # separated, e.g. "https://admin.example.com"; none by default.
     cors_origins: str = ""

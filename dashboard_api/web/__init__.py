@@ -13,7 +13,18 @@ from flask import Blueprint, Flask, Response, redirect, render_template
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The screens the page's router knows (static/app.js); any other path under /app is a 404.
-SCREENS = ("", "login", "invite", "orders", "products", "customers", "operations", "settings")
+SCREENS = (
+    "",
+    "login",
+    "invite",
+    "register",
+    "setup",
+    "orders",
+    "products",
+    "customers",
+    "operations",
+    "settings",
+)
 
 blp = Blueprint(
     "web",

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from core.settings import Settings
-from models import Order
+from models import Order, Tenant
 from models.db import session_scope
+from shops.registration import verify_shop
 from tests.eventlog.test_replay import (
     BROKEN,
     broken,  # noqa: F401 (the fixture, used by name)
@@ -347,6 +349,48 @@ def test_invite_an_analyst_who_accepts_and_sees_no_settings(
         expect(invited.locator("main")).to_contain_text("for the shop's owners and admins")
     finally:
         other.close()
+
+
+def test_register_connect_and_watch_the_first_events_arrive(
+    page: Page, dashboard_url: str, client: FlaskClient, settings: Settings
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    shop, email, secret = (
+        f"new-{tag}.myshopify.com",
+        f"merchant-{tag}@example.com",
+        uuid.uuid4().hex,
+    )
+    page.goto(f"{dashboard_url}/app/login")
+    page.get_by_role("link", name="Register a shop").click()
+    page.get_by_label("Shop name").fill("New shop")
+    page.get_by_label("Store address").fill(shop)
+    page.get_by_label("Your email").fill(email)
+    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.get_by_label("Your app's client secret").fill(secret)
+    page.get_by_label("Time zone").select_option(NY)
+    page.get_by_role("button", name="Register").click()
+    page.get_by_role("status").get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Set up the shop")).to_be_visible()
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "false")
+    toml = page.get_by_label("shopify.app.toml webhooks section").inner_text()
+    assert 'uri = "https://<your receiver>/webhooks/orders"' in toml
+    assert '"orders/create"' in toml and 'compliance_topics = ["customers/data_request"' in toml
+
+    with session_scope(settings.database_url) as session:  # as an operator would
+        tenant = session.scalar(select(Tenant).where(Tenant.shop_domain == shop))
+        assert tenant is not None and verify_shop(session, tenant_id=tenant.id)
+    page.reload()
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "true")
+    expect(page.locator("#first-events")).to_contain_text("Nothing yet")
+
+    sender = Sender(client, shop=shop, secret=secret)
+    assert sender.send("orders/create", an_order_placed_now()).status_code == 200
+    drain_all(settings)
+    expect(page.locator("#first-events")).to_contain_text("orders/create")
+    screenshot(page, "setup")
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

@@ -3,13 +3,16 @@ Shopify no longer supports, in the dashboard API and the receiver's metrics."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+import resources
 from core.settings import Settings
+from dashboard_api import create_app
 from models import InventoryLevel
 from models.db import session_scope
 from tests.support.pipeline import drain_all
@@ -99,3 +102,24 @@ def test_an_admin_replays_what_is_handled_now(
     assert level.location_id == 24826418
     again = api_client.post(path, json={}, headers=owner["headers"]).get_json()
     assert again == {"replayed": [], "left": 1}
+
+
+def test_the_subscriptions_cover_every_topic_the_receiver_takes(
+    settings: Settings, owner: dict[str, Any]
+) -> None:
+    app = create_app(settings.with_overrides(receiver_public_url="https://ingest.example.com/"))
+    answer = app.test_client().get("/api/webhooks/subscriptions", headers=owner["headers"])
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["receiver_url"] == "https://ingest.example.com/"
+    subscribed = {t for s in body["subscriptions"] for t in s["topics"]}
+    assert subscribed == set(resources.TOPICS)
+    for sub in body["subscriptions"]:
+        path = sub["uri"].removeprefix("https://ingest.example.com/webhooks").strip("/")
+        assert all(resources.path_accepts(path, t) or path == "" for t in sub["topics"]), sub
+    parsed = tomllib.loads(body["app_toml"])
+    assert parsed["webhooks"]["api_version"] == body["api_version"]
+    in_toml = [
+        s.get("topics") or s["compliance_topics"] for s in parsed["webhooks"]["subscriptions"]
+    ]
+    assert in_toml == [s["topics"] for s in body["subscriptions"]]

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from core.wire import QueueFull, StreamWriter
+from dashboard_api.accounts.registration import get_tenant
 from dashboard_api.api import Blueprint
 from dashboard_api.auth import READ_ROLES, WRITE_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
@@ -18,6 +19,8 @@ from dashboard_api.views.data.schemas import no_nul
 from dashboard_api.views.operations.schemas import MAX_REPLAY, Instant
 from eventlog.listing import EventFilter, deliveries_seen
 from eventlog.replay import replay_unhandled
+from shops.ownership import API_VERSION
+from shops.subscriptions import app_toml, subscriptions
 
 blp = Blueprint(
     "webhooks",
@@ -131,3 +134,49 @@ def replay(data: dict[str, Any]) -> dict[str, Any]:
     except QueueFull as exc:
         raise queue_refusal(exc) from exc
     return {"replayed": result.replayed, "left": result.left}
+
+
+class SubscriptionOut(Schema):
+    topics = fields.List(fields.String(), required=True)
+    uri = fields.String(required=True)
+    compliance = fields.Boolean(
+        required=True, metadata={"description": "Shopify's mandatory compliance topics."}
+    )
+
+
+class SubscriptionsOut(Schema):
+    receiver_url = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The receiver as Shopify reaches it (null: not configured)."},
+    )
+    shop_domain = fields.String(required=True)
+    api_version = fields.String(required=True)
+    subscriptions = fields.List(fields.Nested(SubscriptionOut), required=True)
+    app_toml = fields.String(
+        required=True, metadata={"description": "The `[webhooks]` section of shopify.app.toml."}
+    )
+
+
+@blp.route("/subscriptions", methods=["GET"])
+@require_role(*WRITE_ROLES)
+@blp.response(200, SubscriptionsOut)
+def get_subscriptions() -> dict[str, Any]:
+    """The webhook subscriptions the shop's app makes to send its data here
+
+    Every topic cartwheel handles, grouped by the receiver path that takes it, and the same as
+    the `[webhooks]` section of `shopify.app.toml`. The receiver's address is
+    `CARTWHEEL_RECEIVER_PUBLIC_URL` (`https://<your receiver>` in the TOML when it is unset).
+    """
+    principal = current_principal()
+    configured = current_settings().receiver_public_url or None
+    url = configured or "https://<your receiver>"
+    with tenant_session(current_settings(), principal.tenant_id) as session:
+        shop = get_tenant(session, tenant_id=principal.tenant_id).shop_domain
+    return {
+        "receiver_url": configured,
+        "shop_domain": shop,
+        "api_version": API_VERSION,
+        "subscriptions": subscriptions(url),
+        "app_toml": app_toml(url),
+    }

@@ -10,6 +10,7 @@ import { orderPage, ordersPage } from "./pages/orders.js";
 import { overviewPage } from "./pages/overview.js";
 import { productsPage } from "./pages/products.js";
 import { invitePage, settingsPage } from "./pages/settings.js";
+import { registerPage, setupPage } from "./pages/setup.js";
 
 const main = document.getElementById("main");
 let me = null;
@@ -17,6 +18,8 @@ let me = null;
 function route(path) {
   if (path === "/app/login") return loginPage;
   if (path === "/app/invite") return invitePage;
+  if (path === "/app/register") return registerPage;
+  if (path === "/app/setup") return setupPage;
   if (path === "/app/settings") return settingsPage;
   if (path === "/app/" || path === "/app") return overviewPage;
   if (path === "/app/customers") return customersPage;
@@ -62,6 +65,7 @@ function showUser() {
   const manager = Boolean(me) && ["owner", "admin"].includes(me.user.role);
   document.getElementById("nav-operations").hidden = !manager;
   document.getElementById("nav-settings").hidden = !manager;
+  document.getElementById("nav-setup").hidden = !manager;
   for (const link of document.querySelectorAll("#nav a")) {
     const here = link.getAttribute("href") === location.pathname;
     if (here) link.setAttribute("aria-current", "page");
@@ -77,7 +81,7 @@ async function render() {
   const mine = ++rendering;
   listen(null); // a screen that wants live changes listens again
   try {
-    const open = path === "/app/login" || path === "/app/invite"; // no session needed
+    const open = ["/app/login", "/app/invite", "/app/register"].includes(path); // no session needed
     const session = open ? null : await signedIn();
     if (!session && !open) {
       navigate(`/app/login?next=${encodeURIComponent(path + location.search)}`, { replace: true });

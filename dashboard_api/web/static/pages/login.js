@@ -20,6 +20,7 @@ export function loginPage(ctx) {
     }),
     error,
     el("button", { type: "submit", text: "Sign in" }),
+    el("p", { class: "zone" }, "New here? ", el("a", { href: "/app/register", text: "Register a shop" })),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
