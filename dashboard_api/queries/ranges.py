@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, DateTime, cast, func, literal, select
+from sqlalchemy import Date, DateTime, cast, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -22,6 +22,12 @@ MAX_DAYS = 1096
 EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 _DATABASE_ZONES: set[str] = set()
 _MICROS: dict[DayRange, tuple[int, int]] = {}
+_EDGES: dict[DayRange, list[int]] = {}
+# Every local midnight from the first day to the one after the last, as epoch microseconds.
+_DAY_EDGES = text(
+    "SELECT (extract(epoch FROM timezone(:tz, d)) * 1000000)::bigint FROM generate_series("
+    "CAST(:first AS timestamp), CAST(:last AS timestamp), interval '1 day') AS d"
+)
 
 
 class RangeError(ValueError):
@@ -64,6 +70,17 @@ class DayRange:
             found = _MICROS[self] = (int(first), int(after))
             while len(_MICROS) > 4096:  # the oldest first
                 del _MICROS[next(iter(_MICROS))]
+        return found
+
+    def day_edges(self, session: Session) -> list[int]:
+        """Each day's local midnight and the one after the last day, as microseconds since the
+        epoch (len(days) + 1 of them), converted by SQL as `micros` is (cached likewise)."""
+        found = _EDGES.get(self)
+        if found is None:
+            params = {"tz": self.tz, "first": self.start, "last": self.end + timedelta(days=1)}
+            found = _EDGES[self] = [int(e) for e in session.scalars(_DAY_EDGES, params)]
+            while len(_EDGES) > 1024:  # the oldest first
+                del _EDGES[next(iter(_EDGES))]
         return found
 
     def local_day(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:

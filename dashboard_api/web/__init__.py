@@ -22,6 +22,7 @@ SCREENS = (
     "orders",
     "products",
     "customers",
+    "checkouts",
     "operations",
     "settings",
 )

@@ -21,6 +21,8 @@ from core.settings import Settings
 from models import Order, Tenant
 from models.db import session_scope
 from shops.registration import verify_shop
+from tests.dashboard_api.test_insights import EXPECTED as INSIGHTS
+from tests.dashboard_api.test_insights import _fill as fill_insights_shop
 from tests.eventlog.test_replay import (
     BROKEN,
     broken,  # noqa: F401 (the fixture, used by name)
@@ -69,6 +71,11 @@ def sign_in(page: Page, base: str, email: str, path: str = "/app/") -> None:
     expect(page.locator("main h1")).not_to_have_text("Sign in")
 
 
+def expect_tile(page: Page, name: str, value: str) -> None:
+    """The tile shows `value` (waiting for the page to re-read, as a person would)."""
+    expect(page.locator(f"[data-kpi={name}] .value")).to_have_attribute("data-value", value)
+
+
 def tile_value(page: Page, name: str) -> str:
     value = page.locator(f"[data-kpi={name}] .value")
     expect(value).to_be_visible()
@@ -87,9 +94,9 @@ def test_sign_in_read_the_tiles_and_change_the_range(
     expect(page.get_by_text("compared with 2026-01-29 to 2026-02-28")).to_be_visible()
 
     march = sales_report(shop["scenario"], date(2026, 3, 1), date(2026, 3, 31), NY)["totals"]
-    assert tile_value(page, "net_sales") == march["net_sales"]
-    assert tile_value(page, "orders") == str(march["orders"])
-    assert tile_value(page, "average_order_value") == march["average_order_value"]
+    expect_tile(page, "net_sales", march["net_sales"])
+    expect_tile(page, "orders", str(march["orders"]))
+    expect_tile(page, "average_order_value", march["average_order_value"])
     # The table under the chart has every day of the range, each the oracle's.
     page.get_by_text("The numbers").click()
     rows = page.locator("table", has_text="Sales by day").locator("tbody tr")
@@ -130,8 +137,8 @@ def test_another_shops_user_sees_none_of_its_data(
 ) -> None:
     other = register_shop(api_client, settings, NY, label="other")
     sign_in(page, dashboard_url, other["email"], "/app/?from=2026-03-01&to=2026-04-30")
-    assert tile_value(page, "orders") == "0"
-    assert tile_value(page, "net_sales") == "0.00"
+    expect_tile(page, "orders", "0")
+    expect_tile(page, "net_sales", "0.00")
     expect(page.locator("#who-email")).to_contain_text(other["email"])
 
 
@@ -158,7 +165,7 @@ def test_an_order_sent_to_the_receiver_shows_live_without_a_reload(
 ) -> None:
     account = register_shop(api_client, settings, NY, label="live")
     sign_in(page, dashboard_url, account["email"])  # the last 30 days, today included
-    assert tile_value(page, "orders") == "0"
+    expect_tile(page, "orders", "0")
     expect(page.locator("#live-status")).to_contain_text("Live")
     page.evaluate("window.stillTheSamePage = true")
 
@@ -167,10 +174,10 @@ def test_an_order_sent_to_the_receiver_shows_live_without_a_reload(
     assert sender.send("orders/create", order).status_code == 200
     drain_all(settings)
 
-    expect(page.locator("[data-kpi=orders] .value")).to_have_attribute("data-value", "1")
+    expect_tile(page, "orders", "1")
     today = datetime.now(ZoneInfo(NY)).date()
     expected = sales_report([("orders/create", order)], today - timedelta(days=29), today, NY)
-    assert tile_value(page, "net_sales") == expected["totals"]["net_sales"]
+    expect_tile(page, "net_sales", expected["totals"]["net_sales"])
     expect(page.get_by_role("list", name="Latest changes")).to_contain_text("orders/create")
     assert page.evaluate("window.stillTheSamePage") is True
     screenshot(page, "overview-live")
@@ -250,6 +257,8 @@ def test_products_by_vendor_and_filtered_by_one(
     sign_in(page, dashboard_url, shop["email"], "/app/products?from=2026-03-01&to=2026-04-30")
     page.get_by_label("Rows").select_option("vendor")
     expect(page).to_have_url(re.compile(r"group_by=vendor"))
+    header = page.locator("table", has_text="Sell-through").locator("th").first
+    expect(header).to_have_text("Vendor")
     start, end = date(2026, 3, 1), date(2026, 4, 30)
     by_vendor = products_report(shop["scenario"], start, end, NY, "vendor")["items"]
     rows = page.locator("table", has_text="Sell-through").locator("tbody tr")
@@ -260,6 +269,7 @@ def test_products_by_vendor_and_filtered_by_one(
 
     vendor = max(by_vendor, key=lambda k: Decimal(by_vendor[k]["net_sales"]))
     page.get_by_label("Rows").select_option("product")
+    expect(header).to_have_text("Product")  # the page re-read by product, then the filter
     page.get_by_label("Vendor").fill(vendor)
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"vendor="))
@@ -391,6 +401,30 @@ def test_register_connect_and_watch_the_first_events_arrive(
     drain_all(settings)
     expect(page.locator("#first-events")).to_contain_text("orders/create")
     screenshot(page, "setup")
+
+
+def test_the_checkout_funnel(
+    page: Page,
+    dashboard_url: str,
+    api_client: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
+) -> None:
+    account = register_shop(api_client, settings, NY, label="funnel")
+    fill_insights_shop(
+        Sender(client, shop=account["shop"], secret=account["webhook_secret"]), settings
+    )
+    sign_in(page, dashboard_url, account["email"], "/app/checkouts?from=2026-01-10&to=2026-01-12")
+    expected = INSIGHTS["checkouts"]  # worked by hand in test_insights.py
+    for step in ("started", "completed", "recovered", "abandoned", "open"):
+        figure = page.locator(f"[data-step={step}] .figure")
+        expect(figure).to_have_attribute("data-value", str(expected[step]))
+    value = page.locator("[data-kpi=recovered_value] .value")
+    expect(value).to_have_attribute("data-value", expected["recovered_value"])
+    page.get_by_text("The numbers").click()
+    days = page.locator("table", has_text="Checkouts by day").locator("tbody tr")
+    expect(days).to_have_count(3)
+    screenshot(page, "checkouts")
 
 
 def test_the_overview_fits_a_phone(page: Page, dashboard_url: str, shop: Account) -> None:

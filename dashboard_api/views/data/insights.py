@@ -47,7 +47,9 @@ blp = Blueprint(
 )
 
 
-class InsightsArgs(Schema):
+class RangeArgs(Schema):
+    """A range of local days (the shop's time zone unless told)."""
+
     start = fields.Date(
         data_key="from",
         metadata={"description": "First local day (YYYY-MM-DD); default: 29 days before `to`."},
@@ -59,6 +61,9 @@ class InsightsArgs(Schema):
         validate=[validate.Length(min=1, max=64), no_nul],
         metadata={"description": "IANA time zone of the days; default: the shop's own."},
     )
+
+
+class InsightsArgs(RangeArgs):
     channel = fields.String(
         validate=[validate.Length(max=64), no_nul],
         metadata={

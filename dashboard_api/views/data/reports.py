@@ -1,4 +1,5 @@
-"""GET /api/reports/sales: Shopify's sales-report figures per local day, cached per version."""
+"""GET /api/reports/sales (Shopify's sales-report figures) and /api/reports/checkouts (the
+checkout funnel) per local day, cached per version."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from dashboard_api.auth import READ_ROLES, current_principal, require_role
 from dashboard_api.context import current_redis, current_settings
 from dashboard_api.csv_export import CsvFormatArgs, document_csv, wants_csv
 from dashboard_api.db import tenant_session
+from dashboard_api.queries.checkouts import checkout_funnel
 from dashboard_api.queries.sales import sales_report
 from dashboard_api.views.data.fields import Rows
 from dashboard_api.views.data.insights import (
     InsightsArgs,
+    RangeArgs,
     answer,
     cached_body,
     csv_of,
@@ -119,5 +122,83 @@ def sales(args: dict[str, Any]) -> Response:
         cached_body(client, settings, principal.tenant_id, version, what, compute),
         ("days", SalesDayOut),
         filename=f"sales-report-{rng.start}-{rng.end}",
+        tz=rng.tz,
+    )
+
+
+class CheckoutFiguresOut(Schema):
+    started = fields.Integer(required=True, metadata={"description": "Checkouts started."})
+    open = fields.Integer(required=True, metadata={"description": "Of those, open now."})
+    completed = fields.Integer(required=True, metadata={"description": "Completed at once."})
+    abandoned = fields.Integer(required=True, metadata={"description": "Abandoned, still."})
+    recovered = fields.Integer(
+        required=True, metadata={"description": "Abandoned, then completed."}
+    )
+    abandoned_value = Money(required=True)
+    recovered_value = Money(required=True)
+
+
+class CheckoutTotalsOut(CheckoutFiguresOut):
+    abandonment_rate = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "(abandoned + recovered) / (completed + abandoned + recovered)"},
+    )
+    recovery_rate = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "recovered / (abandoned + recovered)"},
+    )
+
+
+class CheckoutDayOut(CheckoutFiguresOut, _Day):
+    """One day's checkouts, by the day they were started."""
+
+
+class CheckoutReportOut(Schema):
+    start = fields.Date(data_key="from", required=True)
+    end = fields.Date(data_key="to", required=True)
+    tz = fields.String(required=True)
+    totals = fields.Nested(CheckoutTotalsOut, required=True)
+    days = fields.List(fields.Nested(CheckoutDayOut), required=True)
+
+
+class CheckoutReportArgs(RangeArgs, CsvFormatArgs):
+    pass
+
+
+_CHECKOUTS = CheckoutReportOut()
+
+
+@blp.route("/checkouts", methods=["GET"])
+@require_role(*READ_ROLES)
+@blp.arguments(CheckoutReportArgs, location="query")
+@blp.response(200, CheckoutReportOut)
+@document_csv(blp)
+def checkouts(args: dict[str, Any]) -> Response:
+    """The checkout funnel by day for a range of days in the shop's time zone
+
+    Checkouts started on each local day, by the status they have now (open, completed,
+    abandoned, recovered), with the value of the abandoned and recovered ones; the range's
+    totals and rates are the insights' checkout figures (docs/metrics.md, "Checkouts").
+    `format=csv` gives the days. Answers are cached until the shop's data changes.
+    """
+    principal = current_principal()
+    settings, client = current_settings(), current_redis()
+    version = cache.tenant_version(client, settings, principal.tenant_id)
+    rng = day_range(settings, principal.tenant_id, args, version)
+
+    def compute() -> bytes:
+        with tenant_session(settings, principal.tenant_id) as session:
+            report = checkout_funnel(session, tenant_id=principal.tenant_id, rng=rng)
+        return json_body(_CHECKOUTS, report)
+
+    what = ("checkouts", rng)
+    if not wants_csv(args):
+        return answer(client, settings, principal.tenant_id, version, what, compute)
+    return csv_of(
+        cached_body(client, settings, principal.tenant_id, version, what, compute),
+        ("days", CheckoutDayOut),
+        filename=f"checkouts-{rng.start}-{rng.end}",
         tz=rng.tz,
     )

@@ -3,6 +3,7 @@
 import { ApiError, get, request } from "./api.js";
 import { el, setCurrency } from "./format.js";
 import { listen } from "./live.js";
+import { checkoutsPage } from "./pages/checkouts.js";
 import { customerPage, customersPage } from "./pages/customers.js";
 import { loginPage } from "./pages/login.js";
 import { operationsPage } from "./pages/operations.js";
@@ -25,6 +26,7 @@ function route(path) {
   if (path === "/app/customers") return customersPage;
   if (path === "/app/operations") return operationsPage;
   if (path === "/app/products") return productsPage;
+  if (path === "/app/checkouts") return checkoutsPage;
   if (path === "/app/orders") return ordersPage;
   const order = path.match(/^\/app\/orders\/(\d+)$/);
   if (order) return (ctx) => orderPage(ctx, order[1]);
