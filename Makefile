@@ -53,7 +53,7 @@ migrate: $(STAMP) ## Apply the Alembic migrations to DATABASE_URL
 screenshots: $(STAMP) $(ASSETS) $(CHROMIUM) ## Take the dashboard's pictures in docs/screenshots (its browser tests)
 	CARTWHEEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/dashboard_api/test_web_dashboard.py
 
-bench: $(STAMP) $(ASSETS) ## Run the benchmarks; a complete run writes its figures to docs/benchmarks.md
+bench: $(STAMP) $(ASSETS) $(CHROMIUM) ## Run the benchmarks; a complete run writes its figures to docs/benchmarks.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
 		echo "wrk is not installed: the Python load generator stands in"
 	$(BIN)/python -m bench

@@ -21,6 +21,8 @@ from sqlalchemy import Connection, text
 from werkzeug.test import TestResponse
 
 from bench.figures import Row, api_client, p95_row, percentiles, standalone, timed
+from bench.paint import TARGET_MS as PAINT_TARGET_MS
+from bench.paint import measure_paint
 from core.settings import Settings
 from core.versions import bump_versions
 from models.db import get_engine, session_scope
@@ -229,6 +231,7 @@ def run_insights(
     result: dict[str, Any] = {"orders": orders, "customers": customers, "seed_s": seeded}
     result["rollups_rebuild_s"] = build_rollups(settings)
     result.update(measure(settings, tenant_id, samples=samples))
+    result["overview_paint"] = measure_paint(settings, tenant_id)
     return result
 
 
@@ -248,6 +251,10 @@ def report_rows(result: dict[str, Any]) -> list[Row]:
         ("orders_deep_page", "orders page mid-history p95", None),
     ):
         rows.append(p95_row(label, result[name], target))
+    if paint := result.get("overview_paint"):
+        for state in ("uncached", "cached"):
+            rows.append(p95_row(f"overview first paint p95 {state} (browser)", paint[state],
+                                PAINT_TARGET_MS if state == "uncached" else None))  # fmt: skip
     if "rollups_rebuild_s" in result:
         rows.append((
             "rollups rebuild (all tenants)", f"{result['rollups_rebuild_s']:.1f} s",
