@@ -53,11 +53,7 @@ def run_latency(
 ) -> dict[str, Any]:
     """p50/p99 from due time to the row's transaction, with what the sender and receiver did."""
     count = int(rate * seconds)
-    deliveries = [
-        (d.webhook_id, d.body, d.headers(tenants[i % len(tenants)]["shop"],
-                                         tenants[i % len(tenants)]["secret"]))
-        for i, d in enumerate(payloads.mixed(count + 20, start=20_000_000))
-    ]  # fmt: skip
+    deliveries = spread_over(tenants, count + 20, start=20_000_000)
     warm, measured = deliveries[:20], deliveries[20:]
     env = child_env(settings)
     engine = get_engine(settings.database_url)
@@ -101,6 +97,18 @@ def run_latency(
         "receiver_answer": summary(answer),
         "clock_offset_s": round(offset, 4),
     }
+
+
+def spread_over(
+    tenants: Sequence[dict[str, str]], count: int, *, start: int
+) -> list[tuple[str, bytes, dict[str, str]]]:
+    """`count` signed deliveries of the realistic mix (ids from `start`), the tenants taking
+    turns: (webhook id, body, headers)."""
+    return [
+        (d.webhook_id, d.body, d.headers(tenants[i % len(tenants)]["shop"],
+                                         tenants[i % len(tenants)]["secret"]))
+        for i, d in enumerate(payloads.mixed(count, start=start))
+    ]  # fmt: skip
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import payloads
 from bench.latency import (
     celery_pipeline,
     processed_at,
     send_open_loop,
+    spread_over,
     summary,
     wait_for_rows,
 )
@@ -122,11 +122,7 @@ def run_live(
 ) -> dict[str, Any]:
     """Event delivery p50/p99 to `clients` open streams while `rate` webhooks/s arrive."""
     count = int(rate * seconds)
-    deliveries = [
-        (d.webhook_id, d.body, d.headers(tenants[i % len(tenants)]["shop"],
-                                         tenants[i % len(tenants)]["secret"]))
-        for i, d in enumerate(payloads.mixed(count, start=40_000_000))
-    ]  # fmt: skip
+    deliveries = spread_over(tenants, count, start=40_000_000)
     tokens = [
         issue_access_token(
             settings,

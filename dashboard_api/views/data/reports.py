@@ -3,10 +3,13 @@ checkout funnel) per local day, cached per version."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
 from marshmallow import Schema, fields
+from sqlalchemy.orm import Session
 
 from dashboard_api import cache
 from dashboard_api.api import Blueprint
@@ -15,6 +18,7 @@ from dashboard_api.context import current_redis, current_settings
 from dashboard_api.csv_export import CsvFormatArgs, document_csv, wants_csv
 from dashboard_api.db import tenant_session
 from dashboard_api.queries.checkouts import checkout_funnel
+from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import sales_report
 from dashboard_api.views.data.fields import Rows
 from dashboard_api.views.data.insights import (
@@ -104,24 +108,40 @@ def sales(args: dict[str, Any]) -> Response:
     range's `totals` are JSON only.
     Answers are cached until the shop's data changes (`X-Cache: hit|miss`), CSV too.
     """
+    seg = segment(args)
+
+    def report(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
+        return sales_report(session, tenant_id=tenant_id, rng=rng, segment=seg)
+
+    return day_report(args, ("sales" + seg.key(), "sales-report"), _SCHEMA, SalesDayOut, report)
+
+
+def day_report(
+    args: dict[str, Any],
+    names: tuple[str, str],
+    schema: Schema,
+    day_schema: type[Schema],
+    report: Callable[[Session, uuid.UUID, DayRange], dict[str, Any]],
+) -> Response:
+    """A report over a range of local days, cached per data version: its JSON, or its `days`
+    as CSV. `names`: its cache name and its CSV file's name."""
     principal = current_principal()
     settings, client = current_settings(), current_redis()
     version = cache.tenant_version(client, settings, principal.tenant_id)
     rng = day_range(settings, principal.tenant_id, args, version)
-    seg = segment(args)
+    name, filename = names
 
     def compute() -> bytes:
         with tenant_session(settings, principal.tenant_id) as session:
-            report = sales_report(session, tenant_id=principal.tenant_id, rng=rng, segment=seg)
-        return json_body(_SCHEMA, report)
+            return json_body(schema, report(session, principal.tenant_id, rng))
 
-    what = ("sales" + seg.key(), rng)
+    what = (name, rng)
     if not wants_csv(args):
         return answer(client, settings, principal.tenant_id, version, what, compute)
     return csv_of(
         cached_body(client, settings, principal.tenant_id, version, what, compute),
-        ("days", SalesDayOut),
-        filename=f"sales-report-{rng.start}-{rng.end}",
+        ("days", day_schema),
+        filename=f"{filename}-{rng.start}-{rng.end}",
         tz=rng.tz,
     )
 
@@ -183,22 +203,8 @@ def checkouts(args: dict[str, Any]) -> Response:
     totals and rates are the insights' checkout figures (docs/metrics.md, "Checkouts").
     `format=csv` gives the days. Answers are cached until the shop's data changes.
     """
-    principal = current_principal()
-    settings, client = current_settings(), current_redis()
-    version = cache.tenant_version(client, settings, principal.tenant_id)
-    rng = day_range(settings, principal.tenant_id, args, version)
 
-    def compute() -> bytes:
-        with tenant_session(settings, principal.tenant_id) as session:
-            report = checkout_funnel(session, tenant_id=principal.tenant_id, rng=rng)
-        return json_body(_CHECKOUTS, report)
+    def report(session: Session, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
+        return checkout_funnel(session, tenant_id=tenant_id, rng=rng)
 
-    what = ("checkouts", rng)
-    if not wants_csv(args):
-        return answer(client, settings, principal.tenant_id, version, what, compute)
-    return csv_of(
-        cached_body(client, settings, principal.tenant_id, version, what, compute),
-        ("days", CheckoutDayOut),
-        filename=f"checkouts-{rng.start}-{rng.end}",
-        tz=rng.tz,
-    )
+    return day_report(args, ("checkouts", "checkouts"), _CHECKOUTS, CheckoutDayOut, report)
