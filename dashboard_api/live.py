@@ -148,10 +148,6 @@ class Hub:
                 if not subs:
                     del self._subscribers[sub.tenant]
 
-    def connected(self) -> int:
-        with self._lock:
-            return sum(len(s) for s in self._subscribers.values())
-
     def latest(self) -> str:
         """The id of the feed's newest entry ("0-0" when empty)."""
         newest = self.client.xrevrange(self.feed, count=1)

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from dashboard_api.queries import columns
-from dashboard_api.queries.insights import CHECKOUTS, STATUSES, ratio
+from dashboard_api.queries.insights import CHECKOUTS, STATUSES, checkout_rates
 from dashboard_api.queries.ranges import DayRange
 
 COUNTED = ("open", "completed", "abandoned", "recovered")
@@ -29,7 +29,7 @@ def _money(units: int) -> Decimal:
 def checkout_funnel(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) -> dict[str, Any]:
     """Per local day and for the range: checkouts started, and how many are open, completed,
     abandoned or recovered now; the abandoned and recovered value (exact)."""
-    edges = np.asarray(rng.day_edges(session), dtype=np.int64)
+    edges = rng.day_edges(session)
     days = len(edges) - 1
     with columns.reading(session, CHECKOUTS, tenant_id) as rows:
         created = rows["created"]
@@ -54,8 +54,7 @@ def checkout_funnel(session: Session, *, tenant_id: uuid.UUID, rng: DayRange) ->
     totals: dict[str, Any] = {"started": int(started.sum())}
     totals |= {s: int(counts[s].sum()) for s in COUNTED}
     totals |= {f"{s}_value": _money(int(values[s].sum())) for s in VALUED}
-    ever = totals["abandoned"] + totals["recovered"]
-    decided = totals["completed"] + ever
-    totals["abandonment_rate"] = ratio(ever, decided)
-    totals["recovery_rate"] = ratio(totals["recovered"], ever)
+    totals |= checkout_rates(
+        completed=totals["completed"], abandoned=totals["abandoned"], recovered=totals["recovered"]
+    )
     return {"start": rng.start, "end": rng.end, "tz": rng.tz, "totals": totals, "days": out_days}

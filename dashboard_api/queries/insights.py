@@ -236,6 +236,15 @@ def ratio(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP)
 
 
+def checkout_rates(*, completed: int, abandoned: int, recovered: int) -> dict[str, Any]:
+    """Abandonment and recovery rates of checkouts by their status (docs/metrics.md)."""
+    ever_abandoned = abandoned + recovered
+    return {
+        "abandonment_rate": ratio(ever_abandoned, completed + ever_abandoned),
+        "recovery_rate": ratio(recovered, ever_abandoned),
+    }
+
+
 def shop_stats(
     session: Session, *, tenant_id: uuid.UUID, rng: DayRange, segment: Segment = ALL
 ) -> dict[str, Any]:
@@ -290,8 +299,6 @@ def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
     t = orders["total"]
     count, kept = (t.orders, t.kept) if t else (0, 0)
     net = t.net if t else ZERO
-    decided = checkouts.completed + checkouts.abandoned + checkouts.recovered
-    ever_abandoned = checkouts.abandoned + checkouts.recovered
     return {
         "range": {"start": rng.start, "end": rng.end, "tz": rng.tz, "days": len(rng.days)},
         "currency": shop["currency"],
@@ -320,9 +327,12 @@ def assemble(rng: DayRange, parts: Mapping[str, Any]) -> dict[str, Any]:
             "abandoned_value": checkouts.abandoned_value,
             "recovered": checkouts.recovered,
             "recovered_value": checkouts.recovered_value,
-            "abandonment_rate": ratio(ever_abandoned, decided),
-            "recovery_rate": ratio(checkouts.recovered, ever_abandoned),
-        },
+        }
+        | checkout_rates(
+            completed=checkouts.completed,
+            abandoned=checkouts.abandoned,
+            recovered=checkouts.recovered,
+        ),
         "carts": {
             "created": carts.created,
             "abandoned": carts.abandoned,

@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Date, DateTime, cast, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -21,8 +23,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 1096
 EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 _DATABASE_ZONES: set[str] = set()
-_MICROS: dict[DayRange, tuple[int, int]] = {}
-_EDGES: dict[DayRange, list[int]] = {}
+_EDGES: dict[DayRange, npt.NDArray[np.int64]] = {}
 # Every local midnight from the first day to the one after the last, as epoch microseconds.
 _DAY_EDGES = text(
     "SELECT (extract(epoch FROM timezone(:tz, d)) * 1000000)::bigint FROM generate_series("
@@ -63,23 +64,19 @@ class DayRange:
         """`bounds` as microseconds since the epoch, for columns kept in memory
         (dashboard_api/queries/columns.py), converted by SQL all the same (once per process:
         the time zone database does not change under it)."""
-        found = _MICROS.get(self)
-        if found is None:
-            lo, hi = (func.extract("epoch", b) * 1_000_000 for b in self.bounds())
-            first, after = session.execute(select(lo, hi)).one()
-            found = _MICROS[self] = (int(first), int(after))
-            while len(_MICROS) > 4096:  # the oldest first
-                del _MICROS[next(iter(_MICROS))]
-        return found
+        edges = self.day_edges(session)
+        return int(edges[0]), int(edges[-1])
 
-    def day_edges(self, session: Session) -> list[int]:
+    def day_edges(self, session: Session) -> npt.NDArray[np.int64]:
         """Each day's local midnight and the one after the last day, as microseconds since the
-        epoch (len(days) + 1 of them), converted by SQL as `micros` is (cached likewise)."""
+        epoch (len(days) + 1 of them), converted by SQL with the same time zone database as
+        `bounds` and cached per process (it does not change under it; 8 bytes a day)."""
         found = _EDGES.get(self)
         if found is None:
             params = {"tz": self.tz, "first": self.start, "last": self.end + timedelta(days=1)}
-            found = _EDGES[self] = [int(e) for e in session.scalars(_DAY_EDGES, params)]
-            while len(_EDGES) > 1024:  # the oldest first
+            edges = list(session.scalars(_DAY_EDGES, params))
+            found = _EDGES[self] = np.asarray(edges, dtype=np.int64)
+            while len(_EDGES) > 4096:  # the oldest first
                 del _EDGES[next(iter(_EDGES))]
         return found
 

@@ -177,7 +177,9 @@ class RepeatOut(Schema):
     rate = _rate("repeat_buyers / buyers")
 
 
-class CheckoutsOut(Schema):
+class CheckoutCountsOut(Schema):
+    """Checkouts started, by the status they have now, and the abandoned and recovered value."""
+
     started = fields.Integer(required=True)
     open = fields.Integer(required=True)
     completed = fields.Integer(required=True)
@@ -185,6 +187,9 @@ class CheckoutsOut(Schema):
     abandoned_value = Money(required=True)
     recovered = fields.Integer(required=True)
     recovered_value = Money(required=True)
+
+
+class CheckoutsOut(CheckoutCountsOut):
     abandonment_rate = _rate("(abandoned + recovered) / (completed + abandoned + recovered)")
     recovery_rate = _rate("recovered / (abandoned + recovered)")
 

@@ -22,6 +22,8 @@ from dashboard_api.queries.ranges import DayRange
 from dashboard_api.queries.sales import sales_report
 from dashboard_api.views.data.fields import Rows
 from dashboard_api.views.data.insights import (
+    CheckoutCountsOut,
+    CheckoutsOut,
     InsightsArgs,
     RangeArgs,
     answer,
@@ -146,32 +148,7 @@ def day_report(
     )
 
 
-class CheckoutFiguresOut(Schema):
-    started = fields.Integer(required=True, metadata={"description": "Checkouts started."})
-    open = fields.Integer(required=True, metadata={"description": "Of those, open now."})
-    completed = fields.Integer(required=True, metadata={"description": "Completed at once."})
-    abandoned = fields.Integer(required=True, metadata={"description": "Abandoned, still."})
-    recovered = fields.Integer(
-        required=True, metadata={"description": "Abandoned, then completed."}
-    )
-    abandoned_value = Money(required=True)
-    recovered_value = Money(required=True)
-
-
-class CheckoutTotalsOut(CheckoutFiguresOut):
-    abandonment_rate = fields.Float(
-        required=True,
-        allow_none=True,
-        metadata={"description": "(abandoned + recovered) / (completed + abandoned + recovered)"},
-    )
-    recovery_rate = fields.Float(
-        required=True,
-        allow_none=True,
-        metadata={"description": "recovered / (abandoned + recovered)"},
-    )
-
-
-class CheckoutDayOut(CheckoutFiguresOut, _Day):
+class CheckoutDayOut(CheckoutCountsOut, _Day):
     """One day's checkouts, by the day they were started."""
 
 
@@ -179,7 +156,7 @@ class CheckoutReportOut(Schema):
     start = fields.Date(data_key="from", required=True)
     end = fields.Date(data_key="to", required=True)
     tz = fields.String(required=True)
-    totals = fields.Nested(CheckoutTotalsOut, required=True)
+    totals = fields.Nested(CheckoutsOut, required=True)
     days = fields.List(fields.Nested(CheckoutDayOut), required=True)
 
 
